@@ -1,0 +1,96 @@
+"""The single error family of ``inn``.
+
+Every error ``inn`` raises on purpose derives from :class:`InnError`. Each class also derives from
+the builtin that FrEIA raises in the same situation, so ``except ValueError`` (or ``TypeError``,
+``RuntimeError``) code written for FrEIA keeps working::
+
+    InnError(Exception)
+    ├── GraphError(InnError, ValueError)            bad graph structure, found at construction
+    │   ├── CycleError(GraphError)
+    │   └── DanglingError(GraphError, TypeError)     unconsumed outputs, nodes reaching no output
+    ├── NodeTypeError(InnError, TypeError)           a wrong object where a node or edge belongs
+    ├── ModuleArgumentError(InnError, ValueError)    bad constructor arguments
+    ├── InputCountError(InnError, ValueError)        wrong number of inputs at call time
+    ├── ConditionError(InnError, ValueError, TypeError)  missing, extra or unused conditions
+    └── ShapeError(InnError, ValueError, RuntimeError)   wrong tensor shapes or batch sizes
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConditionError",
+    "CycleError",
+    "DanglingError",
+    "GraphError",
+    "InnError",
+    "InputCountError",
+    "ModuleArgumentError",
+    "NodeTypeError",
+    "ShapeError",
+    "with_context",
+]
+
+
+class InnError(Exception):
+    """Root of every error that ``inn`` raises on purpose."""
+
+
+class GraphError(InnError, ValueError):
+    """A graph is malformed: a node is missing from the list, an output is consumed twice, ..."""
+
+
+class CycleError(GraphError):
+    """The graph has a cycle in the forward or in the reverse direction."""
+
+
+class DanglingError(GraphError, TypeError):
+    """An output is never consumed, or a node reaches no output."""
+
+
+class NodeTypeError(InnError, TypeError):
+    """An object of the wrong kind was given where a node or a node output is expected."""
+
+
+class ModuleArgumentError(InnError, ValueError):
+    """A module or container was constructed with invalid arguments."""
+
+
+class InputCountError(InnError, ValueError):
+    """A module or network was called with the wrong number of inputs."""
+
+
+class ConditionError(InnError, ValueError, TypeError):
+    """Conditions are missing, superfluous, or supplied but used by no block."""
+
+
+class ShapeError(InnError, ValueError, RuntimeError):
+    """A tensor has the wrong shape or batch size."""
+
+
+def with_context(error: BaseException, context: str) -> BaseException:
+    """Return an error of the same type whose message starts with ``context``.
+
+    Used by the containers to name the node in which an error happened without changing the
+    error's type (``except ValueError`` still catches it). Errors whose type cannot be rebuilt
+    from a single message are returned unchanged.
+
+    Args:
+        error: The error raised inside a module.
+        context: Text to prepend, e.g. ``"Node 'coupling_3' (GLOWCouplingBlock)"``.
+
+    Returns:
+        The new error, to be raised ``from error``; or ``error`` itself.
+
+    Example:
+        >>> e = with_context(ValueError("bad value"), "Node 'a' (Split)")
+        >>> type(e).__name__, str(e)
+        ('ValueError', "Node 'a' (Split): bad value")
+    """
+    message = str(error.args[0]) if len(error.args) == 1 else str(error)
+    if message.startswith(context):
+        return error
+    try:
+        rebuilt = type(error)(f"{context}: {message}")
+    except Exception:
+        return error
+    return rebuilt

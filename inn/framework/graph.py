@@ -1,0 +1,244 @@
+"""``GraphINN``: an invertible network defined by a graph of nodes."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+from ..errors import with_context
+from ..modules.base import InvertibleModule
+from ..plotting import plot_graph
+from ..utils import ShapeList, as_tuple
+from ..validation import check_conditions, check_inputs, validation_enabled
+from .execution import accumulate_log_det, call_block, finish_log_det
+from .nodes import (
+    AbstractNode,
+    ConditionNode,
+    FeedForwardNode,
+    InputNode,
+    OutputNode,
+    run_feed_forward,
+)
+from .plan import Plan, Step, build_plan
+
+__all__ = ["GraphINN"]
+
+
+class GraphINN(InvertibleModule):
+    r"""An invertible network built from a list of nodes.
+
+    The graph is checked and compiled once, at construction, into flat forward and reverse
+    plans. A call then runs each node's module in topological order, forward (``x -> z``) or in
+    reverse (``rev=True``), and sums the nodes' log-Jacobian determinants.
+
+    Inputs, conditions and outputs are ordered as their ``InputNode``, ``ConditionNode`` and
+    ``OutputNode`` appear in ``node_list``. In reverse, a condition read from a node's output is
+    the value that flows along that edge, reconstructed before the conditioned node runs.
+
+    Args:
+        node_list: Every node of the graph (see :func:`collect_nodes`).
+        force_tuple_output: Return a tuple even for a single output.
+        verbose: Print the network after construction.
+
+    Raises:
+        NodeTypeError, GraphError, DanglingError, CycleError: For malformed graphs (see
+            :mod:`inn.errors`).
+
+    Example:
+        >>> import torch, torch.nn as nn
+        >>> from inn.framework import InputNode, ConditionNode, Node, OutputNode
+        >>> from inn.modules import GLOWCouplingBlock
+        >>> x, c = InputNode(4, name="x"), ConditionNode(2, name="c")
+        >>> glow = Node(x, GLOWCouplingBlock, {"subnet_constructor": nn.Linear}, conditions=c)
+        >>> net = GraphINN([x, c, glow, OutputNode(glow, name="z")])
+        >>> z, log_jac_det = net(torch.randn(8, 4), c=[torch.randn(8, 2)])
+        >>> z.shape, log_jac_det.shape
+        (torch.Size([8, 4]), torch.Size([8]))
+    """
+
+    def __init__(
+        self, node_list: Any, force_tuple_output: bool = False, verbose: bool = False
+    ) -> None:
+        node_list = list(node_list)
+        plan = build_plan(node_list)
+        in_nodes = [n for n in node_list if isinstance(n, InputNode)]
+        condition_nodes = [n for n in node_list if isinstance(n, ConditionNode)]
+        super().__init__([n.dims for n in in_nodes], [n.dims for n in condition_nodes])
+        self._plan: Plan = plan
+        self.in_nodes = in_nodes
+        self.condition_nodes = condition_nodes
+        self.out_nodes = [n for n in node_list if isinstance(n, OutputNode)]
+        self.ff_nodes = [n for n in node_list if isinstance(n, FeedForwardNode)]
+        self.node_list_fwd = plan.order_fwd
+        self.node_list_rev = plan.order_rev
+        self.global_out_shapes: ShapeList = [n.input_dims[0] for n in self.out_nodes]
+        self.force_tuple_output = force_tuple_output
+        self.module_list = nn.ModuleList(
+            [n.module for n in plan.order_fwd if isinstance(n.module, nn.Module)]
+        )
+        self._input_names = [f"InputNode {n.name!r}" for n in self.in_nodes]
+        self._output_names = [f"OutputNode {n.name!r}" for n in self.out_nodes]
+        self._condition_names = [f"ConditionNode {n.name!r}" for n in self.condition_nodes]
+        if verbose:
+            print(self)
+
+    @property
+    def node_list(self) -> list[AbstractNode]:
+        """All nodes in forward topological order."""
+        return self.node_list_fwd
+
+    def output_dims(self, input_dims: ShapeList | None = None) -> ShapeList:
+        """The network's output shapes (``input_dims`` is accepted for compatibility)."""
+        return list(self.global_out_shapes)
+
+    # -- calling -------------------------------------------------------------------------------
+
+    def forward(
+        self,
+        x_or_z: Any = None,
+        c: Any = None,
+        rev: bool = False,
+        jac: bool = True,
+        intermediate_outputs: bool = False,
+        x: Any = None,
+    ) -> tuple[Any, Any]:
+        """Run the network forward or in reverse.
+
+        Args:
+            x_or_z: A tensor or a list/tuple of tensors: the inputs, or the outputs when ``rev``,
+                in node-list order.
+            c: ``None``, a tensor (meaning ``[c]``) or a list/tuple of conditions.
+            rev: Run in reverse.
+            jac: Compute the log-Jacobian determinant (zeros otherwise).
+            intermediate_outputs: Return ``(values, log_dets)`` dicts instead (see API docs).
+            x: Deprecated alias of ``x_or_z``.
+
+        Returns:
+            ``(out, log_jac_det)``: ``out`` is a tensor for a single output (unless
+            ``force_tuple_output``), else a tuple; ``log_jac_det`` has shape ``(B,)``.
+
+        Raises:
+            InputCountError, ConditionError, ShapeError: For wrong inputs or conditions.
+        """
+        if x is not None:
+            warnings.warn("GraphINN(x=...) is deprecated: pass the input as x_or_z.",
+                          DeprecationWarning, stacklevel=2)
+            x_or_z = x
+        x_or_z, c = as_tuple(x_or_z), as_tuple(c)
+        if validation_enabled():
+            self._check_call(x_or_z, c, rev)
+        values, log_jac_det, node_log_dets = self._execute(x_or_z, c, rev, jac,
+                                                           intermediate_outputs)
+        if intermediate_outputs:
+            return self._intermediate(values, rev), node_log_dets
+        outs = tuple(values[s] for s in (self._plan.input_slots if rev else
+                                         self._plan.output_slots))
+        if len(outs) == 1 and not self.force_tuple_output:
+            return outs[0], log_jac_det
+        return outs, log_jac_det
+
+    def _call_as_block(self, x_or_z: tuple, c: tuple, rev: bool, jac: bool) -> tuple:
+        if validation_enabled():
+            self._check_call(x_or_z, c, rev)
+        values, log_jac_det, _ = self._execute(x_or_z, c, rev, jac, False)
+        slots = self._plan.input_slots if rev else self._plan.output_slots
+        return tuple(values[s] for s in slots), log_jac_det
+
+    def _check_call(self, x_or_z: tuple, c: tuple, rev: bool) -> None:
+        shapes, names = ((self.global_out_shapes, self._output_names) if rev
+                         else (self.dims_in, self._input_names))
+        batch = check_inputs("GraphINN", x_or_z, shapes, rev=rev, names=names)
+        check_conditions("GraphINN", c, self.dims_c, batch, names=self._condition_names,
+                         vector_ok=True)
+
+    def _execute(
+        self, x_or_z: tuple, c: tuple, rev: bool, jac: bool, keep_node_log_dets: bool
+    ) -> tuple[list, Tensor, dict | None]:
+        plan = self._plan
+        values: list[Any] = [None] * plan.n_slots
+        for slot, value in zip(plan.output_slots if rev else plan.input_slots, x_or_z,
+                               strict=True):
+            values[slot] = value
+        for slot, value in zip(plan.condition_slots, c, strict=True):
+            values[slot] = value
+        reference = x_or_z[0]
+        total = None
+        node_log_dets: dict | None = {} if (keep_node_log_dets and jac) else None
+        step: Step | None = None
+        try:
+            for step in plan.reverse if rev else plan.forward:
+                conditions = tuple([values[i] for i in step.conditions])
+                if step.feed_forward:
+                    values[step.writes[0]] = run_feed_forward(step.module, conditions)
+                    continue
+                out, log_jac_det = call_block(step.module, tuple([values[i] for i in step.reads]),
+                                              conditions, rev, jac, len(step.writes))
+                for slot, value in zip(step.writes, out, strict=True):
+                    values[slot] = value
+                if jac:
+                    total = accumulate_log_det(total, log_jac_det, reference)
+                    if node_log_dets is not None:
+                        node_log_dets[step.node] = accumulate_log_det(None, log_jac_det, reference)
+        except Exception as error:
+            if step is None:
+                raise
+            raise with_context(error, step.node._context()) from error
+        return values, finish_log_det(total, reference), node_log_dets
+
+    def _intermediate(self, values: list, rev: bool) -> dict:
+        """Map ``(node, index)`` to every computed value, as FrEIA's ``intermediate_outputs``."""
+        outs: dict[tuple[AbstractNode, int], Tensor] = {}
+        for (node, index), slot in self._plan.slot_of.items():
+            if rev and node.consumable and not isinstance(node, InputNode):
+                continue  # in reverse, (node, i) means the node's reconstructed input i
+            outs[(node, index)] = values[slot]
+        if rev:
+            for node in self.node_list_fwd:
+                if node.consumable and not isinstance(node, InputNode):
+                    for index, edge in enumerate(node.inputs):
+                        outs[(node, index)] = values[self._plan.slot_of[edge]]
+        for node in self.out_nodes:
+            outs[(node, 0)] = values[self._plan.slot_of[node.inputs[0]]]
+        return outs
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def log_jacobian_numerical(
+        self, x: Any, c: Any = None, rev: bool = False, h: float = 1e-4
+    ) -> Tensor:
+        """Finite-difference log-determinant at ``x`` (for tests), shape ``(B,)``."""
+        x = as_tuple(x)
+        batch = x[0].shape[0]
+        sizes = [t[0].numel() for t in x]
+        flat = torch.cat([t.reshape(batch, -1) for t in x], dim=1)
+
+        def evaluate(points: Tensor) -> Tensor:
+            parts = torch.split(points, sizes, dim=1)
+            inputs = [p.reshape(t.shape) for p, t in zip(parts, x, strict=True)]
+            out, _ = self._call_as_block(tuple(inputs), as_tuple(c), rev, False)
+            return torch.cat([o.reshape(batch, -1) for o in out], dim=1)
+
+        columns = []
+        for i in range(flat.shape[1]):
+            offset = torch.zeros_like(flat)
+            offset[:, i] = h
+            columns.append((evaluate(flat + offset) - evaluate(flat - offset)) / (2 * h))
+        jacobian = torch.stack(columns, dim=2)
+        return torch.linalg.slogdet(jacobian)[1]
+
+    def get_node_by_name(self, name: str) -> AbstractNode | None:
+        """The first node with this name, or ``None``."""
+        return next((node for node in self.node_list if node.name == name), None)
+
+    def get_module_by_name(self, name: str) -> nn.Module | None:
+        """The module of the first node with this name, or ``None``."""
+        node = self.get_node_by_name(name)
+        return None if node is None else node.module
+
+    def plot(self, path: str, filename: str) -> None:
+        """Draw the graph with graphviz into ``path/filename`` and ``path/filename.pdf``."""
+        plot_graph(self.node_list, path, filename)

@@ -1,0 +1,357 @@
+"""``SequenceINN``: a chain of single-input, single-output invertible blocks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import torch.nn as nn
+from torch import Tensor
+
+from ..errors import (
+    ConditionError,
+    InnError,
+    InputCountError,
+    ModuleArgumentError,
+    with_context,
+)
+from ..modules.base import InvertibleModule
+from ..modules.inverse import Inverse
+from ..utils import Shape, ShapeList, as_tuple, normalize_dims
+from ..validation import check_conditions, check_inputs, validation_enabled
+from .execution import accumulate_log_det, call_block, finish_log_det
+
+__all__ = ["SequenceINN"]
+
+CondIndex = int | tuple[int, ...] | None
+
+
+class SequenceINN(InvertibleModule):
+    r"""A chain of invertible blocks, each with one input and one output.
+
+    The network computes :math:`z = f_n \circ \dots \circ f_1(x)` and
+    :math:`\log|\det J| = \sum_k \log|\det J_{f_k}|`, accumulated in the input's dtype. Blocks
+    may read conditions by index: ``append(..., cond=i)`` makes the block receive ``[c[i]]``.
+
+    Args:
+        *dims: The input shape, e.g. ``SequenceINN(3, 32, 32)``.
+        force_tuple_output: Return a 1-tuple instead of a bare tensor.
+
+    Attributes:
+        shapes: The shapes along the chain, starting with ``dims``.
+        conditions: Per block, the condition index (or tuple of indices), or ``None``.
+        module_list: The blocks.
+
+    Example:
+        >>> import torch, torch.nn as nn
+        >>> from inn.modules import GLOWCouplingBlock, PermuteRandom
+        >>> seq = SequenceINN(4)
+        >>> seq.append(GLOWCouplingBlock, subnet_constructor=nn.Linear)
+        >>> seq.append(PermuteRandom, seed=0)
+        >>> seq.append(GLOWCouplingBlock, cond=0, cond_shape=(2,), subnet_constructor=nn.Linear)
+        >>> x, c = torch.randn(8, 4), torch.randn(8, 2)
+        >>> z, log_jac_det = seq(x, c=[c])
+        >>> x_rec, _ = seq(z, c=[c], rev=True)
+        >>> torch.allclose(x, x_rec, atol=1e-5), len(seq), seq.shapes
+        (True, 3, [(4,), (4,), (4,), (4,)])
+    """
+
+    def __init__(self, *dims: int, force_tuple_output: bool = False) -> None:
+        if not dims or any(isinstance(d, bool) or not isinstance(d, int) for d in dims):
+            raise ModuleArgumentError(
+                f"SequenceINN needs its input shape as ints, e.g. SequenceINN(3, 32, 32); "
+                f"got {dims!r}."
+            )
+        super().__init__([dims])
+        self.shapes: list[Shape] = [tuple(dims)]
+        self.conditions: list[CondIndex] = []
+        self.module_list = nn.ModuleList()
+        self.force_tuple_output = force_tuple_output
+        self._condition_shapes: dict[int, Shape] = {}
+        self._update_dims_c()
+
+    # -- building ------------------------------------------------------------------------------
+
+    def append(
+        self, module_class: Any, cond: Any = None, cond_shape: Any = None, **kwargs: Any
+    ) -> None:
+        """Append a block, built from a class or given as an instance.
+
+        Args:
+            module_class: An ``InvertibleModule`` class, built as
+                ``module_class([shapes[-1]], dims_c=..., **kwargs)``, or an instance whose
+                ``dims_in`` is ``[shapes[-1]]`` (containers included).
+            cond: Index into the conditions passed at call time, a list of indices, or ``None``.
+            cond_shape: Shape of that condition (a list of shapes for a list of indices);
+                required for classes, checked against ``dims_c`` for instances.
+            **kwargs: Constructor arguments of the class.
+
+        Raises:
+            ModuleArgumentError: For wrong dims, kwargs with an instance, a multi-output block,
+                a missing or conflicting ``cond_shape``, or ``cond`` not matching the block.
+        """
+        position = len(self.module_list)
+        indices = self._parse_cond(cond, position)
+        dims_in = [self.shapes[-1]]
+        if isinstance(module_class, nn.Module):
+            module = self._check_instance(module_class, indices, cond_shape, kwargs, position)
+            cond_shapes = list(getattr(module, "dims_c", []))
+        else:
+            cond_shapes = self._parse_cond_shape(indices, cond_shape, position, module_class)
+            module = self._construct(module_class, dims_in, cond_shapes, kwargs, position)
+        self._check_condition_shapes(indices, cond_shapes, position, module)
+        output_dims = normalize_dims(module.output_dims(dims_in))
+        if len(output_dims) != 1:
+            raise ModuleArgumentError(
+                f"SequenceINN block {position} ({type(module).__name__}) has "
+                f"{len(output_dims)} outputs {output_dims}; SequenceINN blocks need exactly one "
+                f"(use GraphINN for splits)."
+            )
+        self.module_list.append(module)
+        self.conditions.append(cond if indices is None or isinstance(cond, int) else indices)
+        self.shapes.append(output_dims[0])
+        for index, shape in zip(indices or (), cond_shapes, strict=True):
+            self._condition_shapes[index] = shape
+        self._update_dims_c()
+
+    @staticmethod
+    def _parse_cond(cond: Any, position: int) -> tuple[int, ...] | None:
+        if cond is None:
+            return None
+        indices = (cond,) if isinstance(cond, int) else tuple(cond)
+        if not indices or any(isinstance(i, bool) or not isinstance(i, int) or i < 0
+                              for i in indices):
+            raise ModuleArgumentError(
+                f"SequenceINN block {position}: cond must be a non-negative int or a list of "
+                f"them, got {cond!r}."
+            )
+        return indices
+
+    @staticmethod
+    def _parse_cond_shape(
+        indices: tuple[int, ...] | None, cond_shape: Any, position: int, module_class: Any
+    ) -> ShapeList:
+        name = getattr(module_class, "__name__", str(module_class))
+        if indices is None:
+            if cond_shape is not None:
+                raise ModuleArgumentError(
+                    f"SequenceINN block {position} ({name}): cond_shape={cond_shape!r} was given "
+                    f"without cond."
+                )
+            return []
+        if cond_shape is None:
+            raise ModuleArgumentError(
+                f"SequenceINN block {position} ({name}): cond={indices if len(indices) > 1 else indices[0]} "  # noqa: E501
+                f"needs cond_shape, the shape of that condition."
+            )
+        if len(indices) == 1:
+            return normalize_dims([cond_shape])
+        shapes = normalize_dims(cond_shape)
+        if len(shapes) != len(indices):
+            raise ModuleArgumentError(
+                f"SequenceINN block {position} ({name}): {len(indices)} condition indices need "
+                f"{len(indices)} shapes, got {shapes}."
+            )
+        return shapes
+
+    def _check_instance(
+        self, module: nn.Module, indices: tuple | None, cond_shape: Any, kwargs: dict,
+        position: int,
+    ) -> nn.Module:
+        context = f"SequenceINN block {position} ({type(module).__name__})"
+        if kwargs:
+            raise ModuleArgumentError(
+                f"{context}: a pre-built module takes no constructor kwargs, got {sorted(kwargs)}."
+            )
+        dims_in, expected = getattr(module, "dims_in", None), [self.shapes[-1]]
+        if dims_in != expected:
+            raise ModuleArgumentError(
+                f"{context}: the module expects input shapes {dims_in}, but the previous block "
+                f"outputs {expected}."
+            )
+        dims_c = list(getattr(module, "dims_c", []))
+        if indices is None and dims_c:
+            raise ModuleArgumentError(
+                f"{context}: the module takes conditions {dims_c}, but no cond index was given."
+            )
+        if indices is not None and len(indices) != len(dims_c):
+            raise ModuleArgumentError(
+                f"{context}: cond gives {len(indices)} condition(s), but the module takes "
+                f"{len(dims_c)} ({dims_c})."
+            )
+        if cond_shape is not None and indices is not None:
+            given = self._parse_cond_shape(indices, cond_shape, position, type(module))
+            if given != dims_c:
+                raise ModuleArgumentError(
+                    f"{context}: cond_shape {given} differs from the module's dims_c {dims_c}."
+                )
+        return module
+
+    @staticmethod
+    def _construct(
+        module_class: Any, dims_in: ShapeList, cond_shapes: ShapeList, kwargs: dict,
+        position: int,
+    ) -> nn.Module:
+        if not callable(module_class):
+            raise ModuleArgumentError(
+                f"SequenceINN block {position}: expected an InvertibleModule class or instance, "
+                f"got a {type(module_class).__name__}."
+            )
+        if cond_shapes:
+            kwargs = {**kwargs, "dims_c": cond_shapes}
+        try:
+            return module_class(dims_in, **kwargs)
+        except InnError as error:
+            name = getattr(module_class, "__name__", str(module_class))
+            raise with_context(error, f"SequenceINN block {position} ({name})") from error
+
+    def _check_condition_shapes(
+        self, indices: tuple | None, shapes: ShapeList, position: int, module: nn.Module
+    ) -> None:
+        for index, shape in zip(indices or (), shapes, strict=True):
+            known = self._condition_shapes.get(index)
+            if known is not None and known != shape:
+                raise ModuleArgumentError(
+                    f"SequenceINN block {position} ({type(module).__name__}): condition {index} "
+                    f"has shape {known} for earlier blocks, but this block gives {shape}."
+                )
+
+    def _update_dims_c(self) -> None:
+        dims_c = []
+        while len(dims_c) in self._condition_shapes:
+            dims_c.append(self._condition_shapes[len(dims_c)])
+        self.dims_c = dims_c
+        self._n_conditions = max(self._condition_shapes, default=-1) + 1
+        self._unused_conditions = [i for i in range(self._n_conditions)
+                                   if i not in self._condition_shapes]
+
+    # -- container protocol -------------------------------------------------------------------
+
+    def __getitem__(self, item: int | slice) -> Any:
+        if not isinstance(item, slice):
+            return self.module_list[item]
+        start, stop, step = item.indices(len(self))
+        positions = list(range(start, stop, step))
+        blocks = [self.module_list[i] if step > 0 else Inverse(self.module_list[i])
+                  for i in positions]
+        first_shape = self.shapes[start] if step > 0 or not positions else self.shapes[start + 1]
+        sub = SequenceINN(*first_shape, force_tuple_output=self.force_tuple_output)
+        remap: dict[int, int] = {}
+        for position, block in zip(positions, blocks, strict=True):
+            cond = self.conditions[position]
+            if cond is None:
+                sub.append(block)
+                continue
+            indices = (cond,) if isinstance(cond, int) else cond
+            new = tuple(remap.setdefault(i, len(remap)) for i in indices)
+            sub.append(block, cond=new[0] if isinstance(cond, int) else list(new))
+        return sub
+
+    def __setitem__(self, key: Any, value: nn.Module) -> None:
+        if isinstance(key, slice):
+            raise ModuleArgumentError("SequenceINN does not support assigning to slices.")
+        existing = self.module_list[key]
+        position = key % len(self)
+        context = f"SequenceINN block {position} ({type(value).__name__})"
+        checks = [
+            ("input shapes", existing.dims_in, getattr(value, "dims_in", None)),
+            ("output shapes", existing.output_dims(existing.dims_in),
+             value.output_dims(getattr(value, "dims_in", existing.dims_in))),
+            ("condition shapes", list(existing.dims_c), list(getattr(value, "dims_c", []))),
+        ]
+        for what, expected, actual in checks:
+            if normalize_dims(expected) != normalize_dims(actual):
+                raise ModuleArgumentError(
+                    f"{context}: the replacement has {what} {actual}, expected {expected}."
+                )
+        self.module_list[key] = value
+
+    def __len__(self) -> int:
+        return len(self.module_list)
+
+    def __iter__(self) -> Iterator[nn.Module]:
+        return iter(self.module_list)
+
+    def output_dims(self, input_dims: Any = None) -> ShapeList:
+        """``[shapes[-1]]``; ``input_dims``, if given, must be the chain's input shape."""
+        if input_dims is not None:
+            given = list(input_dims)
+            if given and all(isinstance(d, int) for d in given):
+                given = [given]
+            if normalize_dims(given) != [self.shapes[0]]:
+                raise ModuleArgumentError(
+                    f"SequenceINN: input_dims {input_dims!r} differ from the chain's input "
+                    f"shape {[self.shapes[0]]}."
+                )
+        return [self.shapes[-1]]
+
+    # -- calling -------------------------------------------------------------------------------
+
+    def forward(
+        self, x_or_z: Any, c: Any = None, rev: bool = False, jac: bool = True
+    ) -> tuple[Any, Tensor]:
+        """Run the chain forward, or backwards with ``rev=True``.
+
+        Args:
+            x_or_z: A tensor, or a list/tuple with exactly one tensor.
+            c: ``None``, a tensor (meaning ``[c]``), or a list/tuple indexed by the blocks' cond.
+            rev: Run the blocks backwards.
+            jac: Compute the log-Jacobian determinant (zeros otherwise).
+
+        Returns:
+            ``(out, log_jac_det)``; ``out`` is a tensor, or a 1-tuple with ``force_tuple_output``.
+
+        Raises:
+            InputCountError: For more than one input tensor.
+            ConditionError: For missing, extra or unused conditions.
+            ShapeError: For wrongly shaped inputs or conditions.
+        """
+        out, log_jac_det = self._call_as_block(as_tuple(x_or_z), as_tuple(c), rev, jac)
+        return (out if self.force_tuple_output else out[0]), log_jac_det
+
+    def _call_as_block(self, x_or_z: tuple, c: tuple, rev: bool, jac: bool) -> tuple:
+        if validation_enabled():
+            self._check_call(x_or_z, c, rev)
+        x = x_or_z[0]
+        total = None
+        order = range(len(self.module_list) - 1, -1, -1) if rev else range(len(self.module_list))
+        position = 0
+        try:
+            for position in order:
+                cond = self.conditions[position]
+                if cond is None:
+                    block_c: tuple = ()
+                elif isinstance(cond, int):
+                    block_c = (c[cond],)
+                else:
+                    block_c = tuple(c[i] for i in cond)
+                (x,), log_jac_det = call_block(self.module_list[position], (x,), block_c, rev,
+                                               jac, 1)
+                if jac:
+                    total = accumulate_log_det(total, log_jac_det, x)
+        except Exception as error:
+            module = self.module_list[position]
+            raise with_context(
+                error, f"SequenceINN block {position} ({type(module).__name__})"
+            ) from error
+        return (x,), finish_log_det(total, x_or_z[0])
+
+    def _check_call(self, x_or_z: tuple, c: tuple, rev: bool) -> None:
+        if len(x_or_z) != 1:
+            raise InputCountError(
+                f"SequenceINN takes exactly one input tensor, got {len(x_or_z)}."
+            )
+        batch = check_inputs("SequenceINN", x_or_z, [self.shapes[-1] if rev else self.shapes[0]],
+                             rev=rev)
+        if self._unused_conditions:
+            raise ConditionError(
+                f"SequenceINN: conditions {self._unused_conditions} are not used by any block "
+                f"(block conditions: {self.conditions}); use the indices 0, 1, ... without gaps."
+            )
+        if len(c) > self._n_conditions and self._n_conditions:
+            unused = list(range(self._n_conditions, len(c)))
+            raise ConditionError(
+                f"SequenceINN: got {len(c)} conditions, but the blocks use only indices "
+                f"0..{self._n_conditions - 1}; conditions {unused} would be unused."
+            )
+        check_conditions("SequenceINN", c, self.dims_c, batch, vector_ok=True)

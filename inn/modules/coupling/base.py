@@ -1,0 +1,188 @@
+"""``CouplingBase``: split, condition concatenation, the coupling sweep and log-det summation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+from ...errors import ModuleArgumentError
+from ...transformers import Transformer
+from ...utils import ShapeList
+from ..base import InvertibleModule, Tensors
+
+__all__ = ["CouplingBase", "SubnetConstructor", "resolve_split_len"]
+
+SubnetConstructor = Callable[[int, int], nn.Module]
+
+# One coupling step: (index of the part it transforms, key of the parameter predictor).
+Step = tuple[int, Any]
+
+
+def resolve_split_len(split_len: float | int, channels: int, owner: str) -> int:
+    """Return the length of the first part, following FrEIA's ``split_len`` rules.
+
+    A float in ``[0, 1]`` is a fraction of ``channels``, rounded with Python's ``round`` (half to
+    even); an int in ``[0, channels]`` is the length itself.
+
+    Raises:
+        ModuleArgumentError: If ``split_len`` is out of range or of another type.
+
+    Example:
+        >>> resolve_split_len(0.5, 5, "GLOWCouplingBlock"), resolve_split_len(3, 5, "X")
+        (2, 3)
+    """
+    if isinstance(split_len, bool) or not isinstance(split_len, (int, float)):
+        raise ModuleArgumentError(
+            f"{owner}: split_len must be a float in [0, 1] or an int in [0, {channels}], "
+            f"got {split_len!r}."
+        )
+    if isinstance(split_len, float):
+        if not 0.0 <= split_len <= 1.0:
+            raise ModuleArgumentError(
+                f"{owner}: a float split_len must lie in [0, 1], got {split_len}."
+            )
+        return round(channels * split_len)
+    if not 0 <= split_len <= channels:
+        raise ModuleArgumentError(
+            f"{owner}: an int split_len must lie in [0, {channels}] (the channel count), "
+            f"got {split_len}."
+        )
+    return split_len
+
+
+class CouplingBase(InvertibleModule):
+    r"""Shared machinery of every coupling block.
+
+    The input is split along axis 1 into parts :math:`x_1` (the first ``split_len`` channels) and
+    :math:`x_2`. A coupling *step* transforms one part elementwise with the block's
+    :class:`~inn.transformers.Transformer` :math:`\tau`, with parameters predicted from the other
+    part and the conditions:
+
+    .. math::
+
+        y_a = \tau\big(x_a;\ \theta\big), \qquad \theta = \mathrm{net}([x_b, c]),
+        \qquad \log|\det J| = \sum \log|\tau'|.
+
+    Steps run in order forward and in reverse order backwards, each reading the other part in its
+    already transformed state, so the inverse is exact. A subclass only states its transformer,
+    its steps (``_steps``: ``(part index, predictor key)`` pairs) and its subnets; it may
+    override :meth:`_predict_parameters` to post-process predicted parameters. Two-sided FrEIA
+    blocks use
+    ``((0, ...), (1, ...))``: first :math:`x_1` from :math:`x_2`, then :math:`x_2` from
+    :math:`y_1`.
+
+    Args:
+        dims_in: One input shape ``(C, *spatial)``.
+        dims_c: Condition shapes; each must have the input's spatial shape ``(c_i, *spatial)``.
+        transformer: The elementwise bijection.
+        split_len: Length of the first part: a float fraction of ``C`` in ``[0, 1]`` or an int in
+            ``[0, C]``.
+
+    Raises:
+        ModuleArgumentError: For several inputs, a bad ``split_len``, or conditions whose
+            spatial shape differs from the input's.
+    """
+
+    _steps: Sequence[Step] = ()
+
+    def __init__(
+        self,
+        dims_in: Any,
+        dims_c: Any = None,
+        *,
+        transformer: Transformer,
+        split_len: float | int = 0.5,
+    ) -> None:
+        super().__init__(dims_in, dims_c)
+        owner = type(self).__name__
+        if len(self.dims_in) != 1:
+            raise ModuleArgumentError(
+                f"{owner} takes exactly one input, got {len(self.dims_in)}: {self.dims_in}."
+            )
+        shape = self.dims_in[0]
+        for i, cond_shape in enumerate(self.dims_c):
+            if cond_shape[1:] != shape[1:]:
+                raise ModuleArgumentError(
+                    f"{owner}: condition {i} has shape {cond_shape}, but its spatial dims must "
+                    f"equal the input's {shape[1:]} (input shape {shape}); broadcast vector "
+                    f"conditions with a FeedForwardNode."
+                )
+        self.channels = shape[0]
+        self.ndims = len(shape)
+        self.split_len1 = resolve_split_len(split_len, self.channels, owner)
+        self.split_len2 = self.channels - self.split_len1
+        self.conditional = len(self.dims_c) > 0
+        self.condition_length = sum(cond_shape[0] for cond_shape in self.dims_c)
+        self.transformer = transformer
+
+    @property
+    def part_lengths(self) -> tuple[int, int]:
+        """Channel counts of the two parts."""
+        return (self.split_len1, self.split_len2)
+
+    def subnet_dims(self, active: int) -> tuple[int, int]:
+        """``(in, out)`` channels of a subnet predicting all parameters of part ``active``."""
+        lengths = self.part_lengths
+        n_params = self.transformer.n_parameters_per_feature
+        return lengths[1 - active] + self.condition_length, n_params * lengths[active]
+
+    @staticmethod
+    def _require_subnet_constructor(constructor: Any, owner: str) -> SubnetConstructor:
+        if constructor is None or not callable(constructor):
+            raise ModuleArgumentError(
+                f"{owner} needs a subnet_constructor: a callable (c_in, c_out) -> nn.Module, "
+                f"got {constructor!r}."
+            )
+        return constructor
+
+    # -- hooks -------------------------------------------------------------------------------
+
+    def _predict_parameters(self, predictor: Any, passive: Tensor) -> Tensor:
+        """Predict the parameter-major parameters of a step from ``[passive, c]``."""
+        return getattr(self, predictor)(passive)
+
+    def _split(self, x: Tensor) -> list[Tensor]:
+        return list(torch.split(x, self.part_lengths, dim=1))
+
+    def _merge(self, parts: list[Tensor]) -> Tensor:
+        return torch.cat(parts, dim=1)
+
+    # -- the sweep ---------------------------------------------------------------------------
+
+    def _step(self, parts: list[Tensor], c: Tensors, active: int, predictor: Any,
+              inverse: bool) -> Tensor:
+        passive = parts[1 - active]
+        if c:
+            passive = torch.cat([passive, *c], dim=1)
+        parameters = self._predict_parameters(predictor, passive)
+        run = self.transformer.inverse if inverse else self.transformer.forward
+        parts[active], log_jac_det = run(parts[active], parameters)
+        return log_jac_det
+
+    def _forward(self, x: Tensors, c: Tensors, jac: bool) -> tuple[Tensors, Tensor]:
+        parts = self._split(x[0])
+        log_jac_det = None
+        for active, predictor in self._steps:
+            step_log_det = self._step(parts, c, active, predictor, inverse=False)
+            log_jac_det = step_log_det if log_jac_det is None else log_jac_det + step_log_det
+        return (self._merge(parts),), log_jac_det
+
+    def _inverse(self, z: Tensors, c: Tensors, jac: bool) -> tuple[Tensors, Tensor]:
+        parts = self._split(z[0])
+        log_jac_det = None
+        for active, predictor in reversed(self._steps):
+            step_log_det = self._step(parts, c, active, predictor, inverse=True)
+            log_jac_det = step_log_det if log_jac_det is None else log_jac_det + step_log_det
+        return (self._merge(parts),), log_jac_det
+
+    def output_dims(self, input_dims: ShapeList) -> ShapeList:
+        """Couplings keep the shape of their single input."""
+        if len(input_dims) != 1:
+            raise ModuleArgumentError(
+                f"{type(self).__name__} takes exactly one input, got {len(input_dims)}."
+            )
+        return [tuple(input_dims[0])]
