@@ -370,7 +370,8 @@ def collect_nodes(*input_nodes: AbstractNode) -> list[AbstractNode]:
         >>> from inn.modules import GLOWCouplingBlock
         >>> x = InputNode(4, name="x")
         >>> n = Node(x, GLOWCouplingBlock, {"subnet_constructor": nn.Linear}, name="n")
-        >>> [node.name for node in collect_nodes(x, OutputNode(n, name="z"))]
+        >>> z = OutputNode(n, name="z")
+        >>> [node.name for node in collect_nodes(x)]
         ['x', 'n', 'z']
     """
     nodes: list[AbstractNode] = []

@@ -96,7 +96,7 @@ def soft_clamp(
 
     Example:
         >>> soft_clamp(torch.tensor([0.0, 1e6]), 2.0)
-        tensor([0.0000, 1.9980])
+        tensor([0.0000, 1.9981])
     """  # noqa: E501
     if clamp is None:
         return raw
