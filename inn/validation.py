@@ -96,8 +96,9 @@ def check_inputs(
     """
     what = "output to invert" if rev else "input"
     if len(tensors) != len(shapes):
+        expected = _plural(len(shapes), "output" if rev else "input")
         raise InputCountError(
-            f"{owner}: expected {_plural(len(shapes), what)}, got {len(tensors)}."
+            f"{owner}: expected {expected}{' to invert' if rev else ''}, got {len(tensors)}."
         )
     if not tensors:
         return 0
@@ -128,6 +129,7 @@ def check_conditions(
     *,
     names: Sequence[str] | None = None,
     vector_ok: bool = False,
+    tensors_only: bool = False,
 ) -> None:
     """Check conditions against their declared shapes and the inputs' batch size.
 
@@ -140,6 +142,8 @@ def check_conditions(
         names: Optional per-condition descriptions.
         vector_ok: Accept a ``(B,)`` tensor for a declared ``(1,)`` condition (FrEIA's
             documentation passes conditions this way).
+        tensors_only: Check only tensor conditions; other values (``GaussianMixtureModel``'s int
+            seed or ``None`` index) are left to the module that reads them, which checks them.
 
     Raises:
         ConditionError: If conditions are missing or superfluous.
@@ -154,6 +158,8 @@ def check_conditions(
             f"{owner}: expected {_plural(len(shapes), 'condition')}, got {len(conditions)}."
         )
     for i, (cond, shape) in enumerate(zip(conditions, shapes, strict=True)):
+        if tensors_only and not isinstance(cond, Tensor):
+            continue
         label = f" ({names[i]})" if names else ""
         actual = getattr(cond, "shape", None)
         fits = actual is not None and len(actual) == len(shape) + 1 and actual[1:] == shape

@@ -4,9 +4,15 @@ Modules are built under the default dtype (float32) and cast with ``.double()`` 
 any tensor a module creates in the default dtype at run time shows up as a dtype error.
 """
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
+
+# Test files in subfolders import the shared helpers (cases, subjects) from this folder.
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 def pytest_addoption(parser):

@@ -153,7 +153,7 @@ class GraphINN(InvertibleModule):
                          else (self.dims_in, self._input_names))
         batch = check_inputs("GraphINN", x_or_z, shapes, rev=rev, names=names)
         check_conditions("GraphINN", c, self.dims_c, batch, names=self._condition_names,
-                         vector_ok=True)
+                         vector_ok=True, tensors_only=True)
 
     def _execute(
         self, x_or_z: tuple, c: tuple, rev: bool, jac: bool, keep_node_log_dets: bool

@@ -91,6 +91,11 @@ class AbstractNode:
                     f"got a {type(item).__name__}."
                 )
             source, index = item
+            if not source.output_dims:
+                raise NodeTypeError(
+                    f"{self!r}: {what} refer to {source!r}, which has no outputs (an OutputNode "
+                    f"ends the graph)."
+                )
             if not 0 <= index < len(source.output_dims):
                 raise GraphError(
                     f"{self!r}: {what} refer to output {index} of {source!r}, which has "

@@ -198,7 +198,9 @@ def _check_reaches_output(node_list: list[AbstractNode], graph: nx.DiGraph) -> N
         if isinstance(node, OutputNode):
             useful.add(node)
             useful.update(nx.ancestors(graph, node))
-    for node in node_list:
-        if node not in useful:
-            what = "is used by no node" if not node.consumable else "reaches no OutputNode"
-            raise DanglingError(f"{node!r} {what}; remove it or connect it to an output.")
+    useless = [node for node in node_list if node not in useful]
+    if useless:
+        # Name a dead end: a useless node none of whose successors is useless too.
+        node = min(useless, key=lambda n: any(s not in useful for s in graph.successors(n)))
+        what = "is used by no node" if not node.consumable else "reaches no OutputNode"
+        raise DanglingError(f"{node!r} {what}; remove it or connect it to an output.")

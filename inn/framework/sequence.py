@@ -354,4 +354,4 @@ class SequenceINN(InvertibleModule):
                 f"SequenceINN: got {len(c)} conditions, but the blocks use only indices "
                 f"0..{self._n_conditions - 1}; conditions {unused} would be unused."
             )
-        check_conditions("SequenceINN", c, self.dims_c, batch, vector_ok=True)
+        check_conditions("SequenceINN", c, self.dims_c, batch, vector_ok=True, tensors_only=True)
