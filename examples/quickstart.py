@@ -91,7 +91,7 @@ def main(steps=300, batch_size=256, seed=0):
         (a_rec, b_rec), _ = net(list(z_parts), c=[c_val], rev=True)
         error = max((a_rec - a_val).abs().max().item(), (b_rec - b_val).abs().max().item())
         condition = torch.full((5, 1), 0.5)
-        a_new, b_new = net([torch.randn(5, 2), torch.randn(5, 2)], c=[condition], rev=True)[0]
+        a_new, _ = net([torch.randn(5, 2), torch.randn(5, 2)], c=[condition], rev=True)[0]
     print(f"max reconstruction error x -> z -> x: {error:.2e}")
     print(f"radius of 5 samples generated for c = 0.5 (expect about 1.5): "
           f"{a_new.norm(dim=1).numpy().round(2)}")

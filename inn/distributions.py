@@ -14,6 +14,7 @@ from .modules.inverse import Inverse
 from .utils import as_tuple, force_to, format_shape
 
 __all__ = [
+    "FlowDistribution",
     "ModuleTransform",
     "PullBackDistribution",
     "PushForwardDistribution",
@@ -193,3 +194,5 @@ class ModuleTransform(Transform):
         n = len(self._event_dims[1])
         return torch.Size((*tuple(shape)[: len(shape) - n], *self._event_dims[0]))
 
+
+from .flow import FlowDistribution  # noqa: E402 - re-exported; flow.py does not import this file

@@ -77,6 +77,7 @@ def check_inputs(
     *,
     rev: bool = False,
     names: Sequence[str] | None = None,
+    relaxed: Sequence[bool] | None = None,
 ) -> int:
     """Check the inputs of a call against their declared shapes and return the batch size.
 
@@ -86,6 +87,8 @@ def check_inputs(
         shapes: The declared shapes without batch axis.
         rev: Whether the call runs in reverse (only changes the wording).
         names: Optional per-input descriptions, e.g. ``"InputNode 'x'"``.
+        relaxed: Per input, whether only the batch size is checked here because the module that
+            reads the tensor checks its shape itself (see ``InvertibleModule.checks_own_shapes``).
 
     Returns:
         The batch size shared by all inputs.
@@ -105,7 +108,9 @@ def check_inputs(
     batch = None
     for i, (tensor, shape) in enumerate(zip(tensors, shapes, strict=True)):
         actual = getattr(tensor, "shape", None)
-        if actual is None or len(actual) != len(shape) + 1 or actual[1:] != shape:
+        if relaxed is not None and relaxed[i] and actual is not None and len(actual) >= 1:
+            pass
+        elif actual is None or len(actual) != len(shape) + 1 or actual[1:] != shape:
             label = f" ({names[i]})" if names else ""
             raise ShapeError(
                 f"{owner} {what} {i}{label}: expected shape {format_shape(shape)}, "
@@ -141,7 +146,8 @@ def check_conditions(
             broadcasting), unless ``batch`` is ``None``.
         names: Optional per-condition descriptions.
         vector_ok: Accept a ``(B,)`` tensor for a declared ``(1,)`` condition (FrEIA's
-            documentation passes conditions this way).
+            documentation passes conditions this way). A ``(B,)`` tensor is always accepted for
+            an empty ``(0,)`` condition: it carries per-sample indices (``GaussianMixtureModel``).
         tensors_only: Check only tensor conditions; other values (``GaussianMixtureModel``'s int
             seed or ``None`` index) are left to the module that reads them, which checks them.
 
@@ -163,8 +169,8 @@ def check_conditions(
         label = f" ({names[i]})" if names else ""
         actual = getattr(cond, "shape", None)
         fits = actual is not None and len(actual) == len(shape) + 1 and actual[1:] == shape
-        if not fits and vector_ok and actual is not None and len(actual) == 1:
-            fits = shape == (1,)
+        if not fits and actual is not None and len(actual) == 1:
+            fits = shape == (0,) or (vector_ok and shape == (1,))
         if not fits:
             raise ShapeError(
                 f"{owner} condition {i}{label}: expected shape {format_shape(shape)}, "

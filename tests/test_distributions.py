@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from cases import mlp_subnet
 from torch.distributions import TransformedDistribution
 
 import inn
@@ -15,7 +16,6 @@ from inn.distributions import (
     PushForwardDistribution,
     StandardNormalDistribution,
 )
-from cases import mlp_subnet
 
 
 def flow():

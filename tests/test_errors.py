@@ -3,11 +3,11 @@ builtin FrEIA users catch, and a message that names the node and the expected vs
 
 import pytest
 import torch
+from cases import mlp_subnet
 
 import inn
 import inn.framework as Ff
 import inn.modules as Fm
-from cases import mlp_subnet
 
 
 def glow(inputs, conditions=None, name=None, **kwargs):
@@ -195,8 +195,8 @@ SEQUENCE_CASES = [
      lambda: seq4().append(Fm.PermuteRandom([(4,)]), cond=0), r"block 0.*takes 0"),
     ("negative_cond", lambda: seq4().append(Fm.PermuteRandom, cond=-1), r"non-negative"),
     ("bad_dims", lambda: Ff.SequenceINN((4,)), r"ints"),
-    ("ctor_error_named", lambda: seq4().append(Fm.GLOWCouplingBlock,
-                                               subnet_constructor=mlp_subnet, clamp_activation="X"),
+    ("ctor_error_named", lambda: seq4().append(
+        Fm.GLOWCouplingBlock, subnet_constructor=mlp_subnet, clamp_activation="X"),
      r"block 0 \(GLOWCouplingBlock\).*clamp_activation"),
 ]
 
@@ -220,7 +220,8 @@ def test_conflicting_condition_shapes():
 
 MODULE_CASES = [
     ("unknown_clamp_activation", lambda: Fm.GLOWCouplingBlock(
-        [(4,)], subnet_constructor=mlp_subnet, clamp_activation="RELU"), r"clamp_activation.*RELU"),
+        [(4,)], subnet_constructor=mlp_subnet, clamp_activation="RELU"),
+     r"clamp_activation.*RELU"),
     ("clamp_activation_type", lambda: Fm.RNVPCouplingBlock(
         [(4,)], subnet_constructor=mlp_subnet, clamp_activation=3), r"clamp_activation"),
     ("split_len_float", lambda: Fm.GLOWCouplingBlock(

@@ -2,12 +2,12 @@
 
 import pytest
 import torch
+from cases import mlp_subnet
 
 import inn
 import inn.framework as Ff
 import inn.modules as Fm
 from inn import utils
-from cases import mlp_subnet
 
 
 def test_reductions():
@@ -61,6 +61,6 @@ def test_batch_forward_none_log_det_and_loader_kwargs():
 def test_normalize_dims_and_format_shape():
     assert utils.normalize_dims([torch.Size([3, 2]), [4], (torch.tensor(5),)]) == [
         (3, 2), (4,), (5,)]
-    with pytest.raises(TypeError, match="2.5"):
+    with pytest.raises(TypeError, match=r"2\.5"):
         utils.normalize_dims([(2.5,)])
     assert utils.format_shape((3, 4)) == "(B, 3, 4)"

@@ -80,6 +80,8 @@ class GraphINN(InvertibleModule):
         self.module_list = nn.ModuleList(
             [n.module for n in plan.order_fwd if isinstance(n.module, nn.Module)]
         )
+        self._relaxed_inputs = [_checks_own_shapes(n.outputs[0][0].module) for n in self.in_nodes]
+        self._relaxed_outputs = [_checks_own_shapes(n.inputs[0][0].module) for n in self.out_nodes]
         self._input_names = [f"InputNode {n.name!r}" for n in self.in_nodes]
         self._output_names = [f"OutputNode {n.name!r}" for n in self.out_nodes]
         self._condition_names = [f"ConditionNode {n.name!r}" for n in self.condition_nodes]
@@ -149,9 +151,10 @@ class GraphINN(InvertibleModule):
         return tuple(values[s] for s in slots), log_jac_det
 
     def _check_call(self, x_or_z: tuple, c: tuple, rev: bool) -> None:
-        shapes, names = ((self.global_out_shapes, self._output_names) if rev
-                         else (self.dims_in, self._input_names))
-        batch = check_inputs("GraphINN", x_or_z, shapes, rev=rev, names=names)
+        shapes, names, relaxed = (
+            (self.global_out_shapes, self._output_names, self._relaxed_outputs) if rev
+            else (self.dims_in, self._input_names, self._relaxed_inputs))
+        batch = check_inputs("GraphINN", x_or_z, shapes, rev=rev, names=names, relaxed=relaxed)
         check_conditions("GraphINN", c, self.dims_c, batch, names=self._condition_names,
                          vector_ok=True, tensors_only=True)
 
@@ -242,3 +245,8 @@ class GraphINN(InvertibleModule):
     def plot(self, path: str, filename: str) -> None:
         """Draw the graph with graphviz into ``path/filename`` and ``path/filename.pdf``."""
         plot_graph(self.node_list, path, filename)
+
+
+def _checks_own_shapes(module: Any) -> bool:
+    """Whether a module checks the shapes of the tensors it reads itself (see InvertibleModule)."""
+    return getattr(module, "checks_own_shapes", False)

@@ -341,8 +341,9 @@ class SequenceINN(InvertibleModule):
             raise InputCountError(
                 f"SequenceINN takes exactly one input tensor, got {len(x_or_z)}."
             )
+        reader = self.module_list[-1 if rev else 0] if len(self.module_list) else None
         batch = check_inputs("SequenceINN", x_or_z, [self.shapes[-1] if rev else self.shapes[0]],
-                             rev=rev)
+                             rev=rev, relaxed=[getattr(reader, "checks_own_shapes", False)])
         if self._unused_conditions:
             raise ConditionError(
                 f"SequenceINN: conditions {self._unused_conditions} are not used by any block "

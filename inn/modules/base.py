@@ -50,6 +50,11 @@ class InvertibleModule(nn.Module):
         (torch.Size([2, 4]), torch.Size([2]))
     """
 
+    #: Set by modules whose ``_check_call`` accepts more than the declared shapes (e.g.
+    #: ``GaussianMixtureModel``'s all-components mode): containers then leave the shape check of
+    #: tensors this module reads directly to the module, and check only their batch size.
+    checks_own_shapes: bool = False
+
     def __init__(self, dims_in: Any, dims_c: Any = None) -> None:
         super().__init__()
         self.dims_in: ShapeList = normalize_dims(dims_in)

@@ -3,5 +3,6 @@
 from . import functional
 from .affine import Additive, Affine
 from .base import Transformer
+from .splines import Linear, RationalQuadratic
 
-__all__ = ["Additive", "Affine", "Transformer", "functional"]
+__all__ = ["Additive", "Affine", "Linear", "RationalQuadratic", "Transformer", "functional"]

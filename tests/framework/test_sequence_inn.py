@@ -2,11 +2,11 @@
 
 import pytest
 import torch
+from cases import mlp_subnet
 
 import inn
 import inn.framework as Ff
 import inn.modules as Fm
-from cases import mlp_subnet
 
 
 def build(dtype=torch.float64):
@@ -91,7 +91,7 @@ def test_setitem_replaces_or_rejects():
     replacement = Fm.PermuteRandom([(6,)], seed=5).double()
     seq[1] = replacement
     assert seq[1] is replacement
-    with pytest.raises(inn.ModuleArgumentError, match="block 1 .*input shapes"):
+    with pytest.raises(inn.ModuleArgumentError, match=r"block 1 .*input shapes"):
         seq[1] = Fm.PermuteRandom([(5,)])
     with pytest.raises(inn.ModuleArgumentError, match="condition shapes"):
         seq[1] = Fm.GLOWCouplingBlock([(6,)], [(3,)], subnet_constructor=mlp_subnet)

@@ -1,13 +1,22 @@
-"""Coupling blocks: the shared base and FrEIA's couplings built on it."""
+"""Coupling blocks: the shared base, the general ``CouplingBlock`` and FrEIA's couplings on it."""
 
-from .affine import GLOWCouplingBlock, NICECouplingBlock, RNVPCouplingBlock
+from .affine import GINCouplingBlock, GLOWCouplingBlock, NICECouplingBlock, RNVPCouplingBlock
+from .all_in_one import AllInOneBlock
 from .base import CouplingBase, SubnetConstructor, resolve_split_len
+from .general import CouplingBlock, checkerboard_mask
+from .one_sided import AffineCouplingOneSided, ConditionalAffineTransform
 
 __all__ = [
+    "AffineCouplingOneSided",
+    "AllInOneBlock",
+    "ConditionalAffineTransform",
     "CouplingBase",
+    "CouplingBlock",
+    "GINCouplingBlock",
     "GLOWCouplingBlock",
     "NICECouplingBlock",
     "RNVPCouplingBlock",
     "SubnetConstructor",
+    "checkerboard_mask",
     "resolve_split_len",
 ]

@@ -1,4 +1,4 @@
-"""FrEIA's two-sided affine and additive couplings: NICE, RealNVP and GLOW."""
+"""FrEIA's two-sided affine and additive couplings: NICE, RealNVP, GLOW and GIN."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from torch import Tensor
 from ...transformers import Additive, Affine
 from .base import CouplingBase, SubnetConstructor
 
-__all__ = ["GLOWCouplingBlock", "NICECouplingBlock", "RNVPCouplingBlock"]
+__all__ = ["GINCouplingBlock", "GLOWCouplingBlock", "NICECouplingBlock", "RNVPCouplingBlock"]
 
 
 class NICECouplingBlock(CouplingBase):
@@ -175,6 +175,62 @@ class GLOWCouplingBlock(CouplingBase):
     ) -> None:
         super().__init__(dims_in, dims_c, transformer=Affine(clamp, clamp_activation),
                          split_len=split_len)
+        constructor = self._require_subnet_constructor(subnet_constructor, type(self).__name__)
+        self.subnet1 = constructor(*self.subnet_dims(1))
+        self.subnet2 = constructor(*self.subnet_dims(0))
+        self.clamp = clamp
+
+
+class GINCouplingBlock(CouplingBase):
+    r"""Volume-preserving GLOW coupling of GIN (Sorrenson et al., 2020): log-scales have zero mean.
+
+    As :class:`GLOWCouplingBlock`, but after clamping each log-scale has its mean over the
+    channel axis subtracted (per position), so every step preserves volume exactly:
+
+    .. math::
+
+        s \leftarrow s - \tfrac{1}{l}\textstyle\sum_{\text{channels}} s, \qquad
+        y_1 = x_1 \odot e^{s_2} + t_2,\ y_2 = x_2 \odot e^{s_1} + t_1, \qquad
+        \log|\det J| = 0.
+
+    Args:
+        dims_in: One input shape ``(C, *spatial)``.
+        dims_c: Condition shapes ``(c_i, *spatial)``.
+        subnet_constructor: ``(c_in, c_out) -> nn.Module``, called for ``subnet1``
+            (``l1+cc -> 2·l2``) and ``subnet2`` (``l2+cc -> 2·l1``).
+        clamp: Bound on the log-scales before centring.
+        clamp_activation: ``"ATAN"``, ``"TANH"``, ``"SIGMOID"`` or a callable.
+        split_len: Length ``l1`` of the first part.
+
+    Raises:
+        ModuleArgumentError: Without ``subnet_constructor``, for an unknown clamp activation, a
+            bad ``split_len`` or condition shape.
+
+    References:
+        Sorrenson, Rother, Köthe. Disentanglement by Nonlinear ICA with General
+        Incompressible-flow Networks (GIN). arXiv:2001.04872.
+
+    Example:
+        >>> import torch.nn as nn
+        >>> block = GINCouplingBlock([(4,)], subnet_constructor=nn.Linear)
+        >>> (z,), log_jac_det = block([torch.randn(3, 4)])
+        >>> log_jac_det
+        tensor([0., 0., 0.])
+    """
+
+    _steps = ((0, "subnet2"), (1, "subnet1"))
+
+    def __init__(
+        self,
+        dims_in: Any,
+        dims_c: Any = None,
+        subnet_constructor: SubnetConstructor | None = None,
+        clamp: float = 2.0,
+        clamp_activation: str | Callable[[Tensor], Tensor] = "ATAN",
+        split_len: float | int = 0.5,
+    ) -> None:
+        transformer = Affine(clamp, clamp_activation, center_log_scale="channel")
+        super().__init__(dims_in, dims_c, transformer=transformer, split_len=split_len)
         constructor = self._require_subnet_constructor(subnet_constructor, type(self).__name__)
         self.subnet1 = constructor(*self.subnet_dims(1))
         self.subnet2 = constructor(*self.subnet_dims(0))

@@ -70,15 +70,15 @@ class CouplingBase(InvertibleModule):
     Steps run in order forward and in reverse order backwards, each reading the other part in its
     already transformed state, so the inverse is exact. A subclass only states its transformer,
     its steps (``_steps``: ``(part index, predictor key)`` pairs) and its subnets; it may
-    override :meth:`_predict_parameters` to post-process predicted parameters. Two-sided FrEIA
-    blocks use
-    ``((0, ...), (1, ...))``: first :math:`x_1` from :math:`x_2`, then :math:`x_2` from
-    :math:`y_1`.
+    override :meth:`_predict_parameters` to post-process predicted parameters,
+    :meth:`_transformer_for` to pick the transformer per call, and :meth:`_split` /
+    :meth:`_merge` to define other parts. Two-sided FrEIA blocks use ``((0, ...), (1, ...))``:
+    first :math:`x_1` from :math:`x_2`, then :math:`x_2` from :math:`y_1`.
 
     Args:
         dims_in: One input shape ``(C, *spatial)``.
         dims_c: Condition shapes; each must have the input's spatial shape ``(c_i, *spatial)``.
-        transformer: The elementwise bijection.
+        transformer: The elementwise bijection (``None`` while a subclass still resolves it).
         split_len: Length of the first part: a float fraction of ``C`` in ``[0, 1]`` or an int in
             ``[0, C]``.
 
@@ -94,7 +94,7 @@ class CouplingBase(InvertibleModule):
         dims_in: Any,
         dims_c: Any = None,
         *,
-        transformer: Transformer,
+        transformer: Transformer | None,
         split_len: float | int = 0.5,
     ) -> None:
         super().__init__(dims_in, dims_c)
@@ -145,8 +145,13 @@ class CouplingBase(InvertibleModule):
         """Predict the parameter-major parameters of a step from ``[passive, c]``."""
         return getattr(self, predictor)(passive)
 
+    def _transformer_for(self, passive: Tensor, c: Tensors) -> Transformer:
+        """The transformer of a step whose passive part (without conditions) is ``passive``."""
+        return self.transformer
+
     def _split(self, x: Tensor) -> list[Tensor]:
-        return list(torch.split(x, self.part_lengths, dim=1))
+        # split_with_sizes directly: torch.split adds two Python layers to a hot path
+        return list(x.split_with_sizes(self.part_lengths, 1))
 
     def _merge(self, parts: list[Tensor]) -> Tensor:
         return torch.cat(parts, dim=1)
@@ -156,10 +161,10 @@ class CouplingBase(InvertibleModule):
     def _step(self, parts: list[Tensor], c: Tensors, active: int, predictor: Any,
               inverse: bool) -> Tensor:
         passive = parts[1 - active]
-        if c:
-            passive = torch.cat([passive, *c], dim=1)
-        parameters = self._predict_parameters(predictor, passive)
-        run = self.transformer.inverse if inverse else self.transformer.forward
+        conditioner_input = torch.cat([passive, *c], dim=1) if c else passive
+        parameters = self._predict_parameters(predictor, conditioner_input)
+        transformer = self._transformer_for(passive, c)
+        run = transformer.inverse if inverse else transformer.forward
         parts[active], log_jac_det = run(parts[active], parameters)
         return log_jac_det
 

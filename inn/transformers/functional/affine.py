@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["additive", "affine"]
+__all__ = ["additive", "affine", "affine_inverse"]
 
 
 def affine(
@@ -34,8 +34,24 @@ def affine(
         (tensor([1.]), tensor([-0.]))
     """
     if inverse:
-        return (x - shift) * torch.exp(-log_scale), -log_scale
+        return affine_inverse(x, -log_scale, shift)
     return torch.addcmul(shift, x, torch.exp(log_scale)), log_scale
+
+
+def affine_inverse(y: Tensor, neg_log_scale: Tensor, shift: Tensor) -> tuple[Tensor, Tensor]:
+    r"""The inverse affine map :math:`x = (y - t) \cdot e^{-s}`, given the negated log-scale.
+
+    Callers that can produce :math:`-s` directly (a clamp with a negated factor) save the
+    negation that :func:`affine` with ``inverse=True`` performs.
+
+    Returns:
+        ``(x, log_det)`` with the elementwise log-derivative :math:`-s`.
+
+    Example:
+        >>> affine_inverse(torch.tensor([3.0]), torch.tensor([0.0]), torch.tensor([2.0]))
+        (tensor([1.]), tensor([0.]))
+    """
+    return (y - shift) * torch.exp(neg_log_scale), neg_log_scale
 
 
 def additive(x: Tensor, shift: Tensor, *, inverse: bool = False) -> tuple[Tensor, Tensor]:

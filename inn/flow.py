@@ -1,0 +1,238 @@
+"""``Flow``: an invertible transform paired with a base distribution — log_prob, sample, fit."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+from torch.distributions import Distribution
+
+from .errors import ModuleArgumentError, ShapeError
+from .modules.base import InvertibleModule
+from .training import fit_flow
+from .utils import as_tuple, format_shape
+
+__all__ = ["Flow", "FlowDistribution", "StandardNormal"]
+
+
+class StandardNormal(nn.Module):
+    """A standard normal over ``event_shape`` with buffers, so ``.to()`` moves it.
+
+    Example:
+        >>> base = StandardNormal((2,)).double()
+        >>> base.sample((3,)).dtype, base.log_prob(torch.zeros(1, 2, dtype=torch.float64))
+        (torch.float64, tensor([-1.8379], dtype=torch.float64))
+    """
+
+    def __init__(self, event_shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.event_shape = torch.Size(event_shape)
+        self.register_buffer("loc", torch.zeros(()))
+        self.register_buffer("scale", torch.ones(()))
+
+    def log_prob(self, z: Tensor) -> Tensor:
+        """Log-density summed over the event axes."""
+        n = self.event_shape.numel()
+        dims = tuple(range(z.dim() - len(self.event_shape), z.dim()))
+        return -0.5 * (z**2).sum(dims) - 0.5 * n * math.log(2 * math.pi)
+
+    def sample(self, sample_shape: Any = ()) -> Tensor:
+        """Draw standard normal samples of shape ``(*sample_shape, *event_shape)``."""
+        shape = (*torch.Size(sample_shape), *self.event_shape)
+        return torch.randn(shape, dtype=self.loc.dtype, device=self.loc.device)
+
+
+class Flow(nn.Module):
+    r"""A normalizing flow: a transform :math:`f` (data :math:`x` to latent :math:`z`) and a base.
+
+    .. math::
+
+        \log p(x) = \log p_\text{base}(f(x)) + \log\left|\det \frac{\partial f}{\partial x}\right|,
+        \qquad x = f^{-1}(z),\ z \sim p_\text{base}.
+
+    Args:
+        transform: Any invertible module with one input and one output (``SequenceINN`` and
+            ``GraphINN`` included); it is called in tuple mode.
+        base: A ``torch.distributions.Distribution`` whose ``event_shape`` is the transform's
+            output shape, an ``nn.Module`` with ``log_prob`` and ``sample`` (a learned base), or
+            ``None`` for a standard normal (with buffers, so ``.to()`` moves it).
+
+    Raises:
+        ModuleArgumentError: For a transform with several inputs or outputs, or a base of the
+            wrong event shape.
+
+    Example:
+        >>> import inn, torch.nn as nn
+        >>> seq = inn.SequenceINN(2)
+        >>> seq.append(inn.GLOWCouplingBlock, subnet_constructor=nn.Linear)
+        >>> flow = inn.Flow(seq)
+        >>> flow.log_prob(torch.randn(5, 2)).shape, flow.sample(3).shape
+        (torch.Size([5]), torch.Size([3, 2]))
+    """
+
+    def __init__(self, transform: InvertibleModule, base: Any = None) -> None:
+        super().__init__()
+        dims_out = transform.output_dims(transform.dims_in)
+        if len(transform.dims_in) != 1 or len(dims_out) != 1:
+            raise ModuleArgumentError(
+                f"Flow needs a transform with one input and one output, got inputs "
+                f"{transform.dims_in} and outputs {dims_out}."
+            )
+        self.transform = transform
+        self.event_shape = torch.Size(dims_out[0])
+        self.input_shape = torch.Size(transform.dims_in[0])
+        if base is None:
+            base = StandardNormal(self.event_shape)
+        event = getattr(base, "event_shape", self.event_shape)
+        if torch.Size(event) != self.event_shape:
+            raise ModuleArgumentError(
+                f"Flow: the base distribution's event_shape {tuple(event)} differs from the "
+                f"transform's output shape {tuple(self.event_shape)}."
+            )
+        self.base = base
+
+    def _run(self, x: Tensor, c: Any, rev: bool, jac: bool) -> tuple[Tensor, Tensor]:
+        (out,), log_jac_det = self.transform._call_as_block((x,), as_tuple(c), rev, jac)
+        return out, log_jac_det
+
+    def log_prob(self, x: Tensor, c: Any = None) -> Tensor:
+        """Log-density of ``x`` of shape ``(B, *input_shape)``; returns ``(B,)``."""
+        z, log_jac_det = self._run(x, c, rev=False, jac=True)
+        return self.base.log_prob(z) + log_jac_det
+
+    def forward(self, x: Tensor, c: Any = None) -> Tensor:
+        """Same as :meth:`log_prob`."""
+        return self.log_prob(x, c)
+
+    def _draw(self, n: int | tuple, c: Any, jac: bool) -> tuple[Tensor, Tensor, Tensor, tuple]:
+        sample_shape = (n,) if isinstance(n, int) else tuple(n)
+        count = math.prod(sample_shape)
+        for i, cond in enumerate(as_tuple(c)):
+            if isinstance(cond, Tensor) and cond.shape[0] != count:
+                raise ShapeError(
+                    f"Flow.sample: condition {i} has batch size {cond.shape[0]}, but {count} "
+                    f"samples were asked for (conditions are never broadcast)."
+                )
+        if isinstance(self.base, Distribution):
+            z = self.base.rsample((count,)) if self.base.has_rsample else self.base.sample(
+                (count,))
+        else:
+            z = self.base.sample((count,))
+        x, log_jac_det = self._run(z, c, rev=True, jac=jac)
+        return x, z, log_jac_det, sample_shape
+
+    def sample(self, n: int | tuple, c: Any = None) -> Tensor:
+        """Draw samples ``x = f^{-1}(z)``, ``z ~ base``, of shape ``(*n, *input_shape)``.
+
+        Raises:
+            ShapeError: If a condition's batch size is not the number of samples.
+        """
+        x, _, _, sample_shape = self._draw(n, c, jac=False)
+        return x.reshape(*sample_shape, *self.input_shape)
+
+    def sample_and_log_prob(self, n: int | tuple, c: Any = None) -> tuple[Tensor, Tensor]:
+        """Draw samples and their log-density in one reverse pass."""
+        x, z, log_jac_det_rev, sample_shape = self._draw(n, c, jac=True)
+        log_prob = self.base.log_prob(z) - log_jac_det_rev
+        return x.reshape(*sample_shape, *self.input_shape), log_prob.reshape(sample_shape)
+
+    def distribution(self, c: Any = None) -> FlowDistribution:
+        """A ``torch.distributions.Distribution`` view of the flow, optionally conditioned."""
+        return FlowDistribution(self, c)
+
+    def fit(
+        self,
+        data: Any,
+        *,
+        epochs: int = 10,
+        batch_size: int = 256,
+        lr: float = 1e-3,
+        optimizer: Any = None,
+        val_data: Any = None,
+        progress: bool = True,
+        weight_decay: float = 0.0,
+        clip_grad_norm: float | None = None,
+        scheduler: Any = None,
+        callback: Callable[[int, dict], Any] | None = None,
+    ) -> dict[str, list[float]]:
+        """Fit by maximum likelihood: minimise the mean negative log-likelihood of ``data``.
+
+        Args:
+            data: A tensor, a tuple ``(x, c_0, ...)`` of tensors, a ``Dataset`` or a
+                ``DataLoader`` yielding ``x`` or ``(x, c_0, ...)``.
+            epochs: Passes over the data.
+            batch_size: Batch size (ignored for a ``DataLoader``).
+            lr: Learning rate of the default Adam optimizer.
+            optimizer: ``None`` (Adam), an optimizer instance, or a factory ``params -> optim``.
+            val_data: Validation data in the same forms, evaluated after every epoch.
+            progress: Show a tqdm bar (per-epoch lines if tqdm is missing).
+            weight_decay: Weight decay of the default optimizer.
+            clip_grad_norm: Clip the gradient norm to this value.
+            scheduler: A learning-rate scheduler, or a factory ``optimizer -> scheduler``;
+                stepped once per epoch.
+            callback: Called as ``callback(epoch, history)`` after every epoch; returning
+                ``True`` stops training.
+
+        Returns:
+            ``{"loss": [...], "val_loss": [...]}``, one mean NLL per epoch.
+
+        Raises:
+            FloatingPointError: If the loss becomes NaN or infinite.
+        """
+        return fit_flow(self, data, epochs=epochs, batch_size=batch_size, lr=lr,
+                        optimizer=optimizer, val_data=val_data, progress=progress,
+                        weight_decay=weight_decay, clip_grad_norm=clip_grad_norm,
+                        scheduler=scheduler, callback=callback)
+
+
+class FlowDistribution(Distribution):
+    """A ``torch.distributions.Distribution`` view of a :class:`Flow`.
+
+    Without conditions the batch shape is ``()``. With conditions of batch size ``B`` the batch
+    shape is ``(B,)``: ``sample(s)`` returns ``(*s, B, *event_shape)``, sample ``[..., i, :]``
+    drawn under condition ``i``, and ``log_prob`` takes values of shape ``(..., B, *event)``.
+    """
+
+    arg_constraints: dict = {}  # noqa: RUF012 - torch's Distribution API
+    has_rsample = True
+
+    def __init__(self, flow: Flow, c: Any = None) -> None:
+        self.flow = flow
+        self.c = as_tuple(c)
+        batch = self.c[0].shape[0] if self.c and isinstance(self.c[0], Tensor) else None
+        batch_shape = torch.Size(() if batch is None else (batch,))
+        super().__init__(batch_shape, flow.input_shape, validate_args=False)
+
+    def _repeat_conditions(self, copies: int) -> tuple:
+        return tuple(t.repeat(copies, *([1] * (t.dim() - 1))) if isinstance(t, Tensor) else t
+                     for t in self.c)
+
+    def rsample(self, sample_shape: Any = ()) -> Tensor:
+        """Samples with gradients, of shape ``(*sample_shape, *batch_shape, *event_shape)``."""
+        sample_shape = torch.Size(sample_shape)
+        copies = sample_shape.numel()
+        count = copies * self.batch_shape.numel()
+        x = self.flow.sample(count, self._repeat_conditions(copies) or None)
+        return x.reshape(*sample_shape, *self.batch_shape, *self.event_shape)
+
+    def sample(self, sample_shape: Any = ()) -> Tensor:
+        """Samples without gradients."""
+        with torch.no_grad():
+            return self.rsample(sample_shape)
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        """Log-density of ``value`` of shape ``(..., *batch_shape, *event_shape)``."""
+        tail = (*self.batch_shape, *self.event_shape)
+        if value.dim() < len(tail) or tuple(value.shape[value.dim() - len(tail):]) != tail:
+            raise ShapeError(
+                f"FlowDistribution.log_prob: expected a value of shape "
+                f"{format_shape(tail, batch='...')}, got {tuple(value.shape)}."
+            )
+        outer = value.shape[: value.dim() - len(tail)]
+        flat = value.reshape(-1, *self.event_shape)
+        log_prob = self.flow.log_prob(flat, self._repeat_conditions(outer.numel()) or None)
+        return log_prob.reshape(*outer, *self.batch_shape)
