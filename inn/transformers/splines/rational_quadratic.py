@@ -33,7 +33,8 @@ class RationalQuadratic(SplineTransformer):
     * learned bounds: a last domain scale :math:`e^{u}` that stretches the input and output
       intervals (their part beyond the reserved minimum bins) about the fixed bound, or about
       the centre when both bounds are learned; the latter also takes a domain shift at
-      ``[-2]``.
+      ``[-2]``. (tfep scales about the lower bound in that case; the centre keeps the shift
+      and the scale independent.)
 
     So :math:`P = 3K + 1`, minus 2 with identity slopes, plus 1 or 2 for learned bounds; a
     circular spline has :math:`P = 3K + 1`, or :math:`3K` with identity slopes.
