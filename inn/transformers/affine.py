@@ -93,6 +93,10 @@ class Affine(Transformer):
         self._atan_factor = None
         if clamp is not None and self.f_clamp is atan_activation:
             self._atan_factor = clamp * ATAN_CLAMP_SCALE
+        # 0-dim copies of (factor, -factor) per (dtype, device): multiplying by a 0-dim tensor
+        # skips the wrapping of a Python scalar, which costs as much as the multiplication
+        # itself on small inputs. Derived from the constructor arguments, so not state.
+        self._factor_cache: dict[tuple[torch.dtype, torch.device], tuple[Tensor, Tensor]] = {}
 
     @property
     def n_parameters_per_feature(self) -> int:
@@ -108,8 +112,7 @@ class Affine(Transformer):
         if self._atan_factor is not None:
             # atan runs about twice as fast on contiguous memory as on the strided view of the
             # parameters; the in-place scaling is safe, atan's backward reads its input only.
-            factor = -self._atan_factor if negate else self._atan_factor
-            s = torch.atan(raw.contiguous()).mul_(factor)
+            s = torch.atan(raw.contiguous()).mul_(self._atan_factors(raw)[negate])
         else:
             s = soft_clamp(raw, self.clamp, self.f_clamp)
             if negate:
@@ -120,18 +123,26 @@ class Affine(Transformer):
             s = s - s.mean(tuple(range(1, s.dim())), keepdim=True)
         return s
 
+    def _atan_factors(self, like: Tensor) -> tuple[Tensor, Tensor]:
+        key = (like.dtype, like.device)
+        factors = self._factor_cache.get(key)
+        if factors is None:
+            factor = torch.tensor(self._atan_factor, dtype=like.dtype, device=like.device)
+            factors = self._factor_cache[key] = (factor, -factor)
+        return factors
+
     def _affine(self, x: Tensor, raw: Tensor, shift: Tensor,
                 inverse: bool) -> tuple[Tensor, Tensor]:
-        if inverse:
-            return affine_inverse(x, self._log_scale(raw, negate=True), shift)
-        return affine(x, self._log_scale(raw, negate=False), shift)
+        s = self._log_scale(raw, negate=inverse)  # -s for the inverse, without a negation
+        return affine_inverse(x, s, shift) if inverse else affine(x, s, shift)
 
     def _run(self, x: Tensor, parameters: Tensor, inverse: bool) -> tuple[Tensor, Tensor]:
         # The couplings' hot path, where every tensor op counts: one chunk into [raw | shift]
         # instead of unflatten and two selects, and no flatten for vectors. Wrongly shaped
         # parameters go to the base class, which raises the ShapeError.
-        shape = parameters.shape
-        if shape[0] != x.shape[0] or shape[1] != 2 * x.shape[1] or shape[2:] != x.shape[2:]:
+        shape, x_shape = parameters.shape, x.shape
+        if shape[1] != 2 * x_shape[1] or shape[0] != x_shape[0] or len(shape) != len(x_shape) \
+                or (len(shape) > 2 and shape[2:] != x_shape[2:]):
             return super()._run(x, parameters, inverse)
         if self.pre_scale != 1.0:
             parameters = parameters * self.pre_scale

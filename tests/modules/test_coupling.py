@@ -481,6 +481,8 @@ ERRORS = [
      ModuleArgumentError, r"CouplingBlock: transformer must be a Transformer.*got 3"),
     ("factory_returning_junk", lambda: _block(transformer=lambda: nn.Identity()),
      ModuleArgumentError, r"transformer must be a Transformer"),
+    ("non_transformer_class", lambda: _block(transformer=nn.Linear),
+     ModuleArgumentError, r"transformer must be a Transformer.*Linear"),
     ("init_identity_without_linear_layer", lambda: _block(
         subnet_constructor=lambda i, o: Constant(i, o), init_identity=True),
      ModuleArgumentError, r"init_identity needs a subnet whose last layer is an nn.Linear"),

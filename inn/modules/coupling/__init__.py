@@ -3,7 +3,8 @@
 from .affine import GINCouplingBlock, GLOWCouplingBlock, NICECouplingBlock, RNVPCouplingBlock
 from .all_in_one import AllInOneBlock
 from .base import CouplingBase, SubnetConstructor, resolve_split_len
-from .general import CouplingBlock, checkerboard_mask
+from .general import CouplingBlock
+from .masks import checkerboard_mask
 from .one_sided import AffineCouplingOneSided, ConditionalAffineTransform
 
 __all__ = [

@@ -49,7 +49,9 @@ class AllInOneBlock(CouplingBase):
     applies with ``reverse_permutation``; :math:`V` with Householder reflections. ``R`` is a
     random channel permutation, or with ``permute_soft`` a Haar-random rotation of
     :math:`SO(C)`. Permutation matrices are buffers in the module's dtype; inverses are their
-    exact transposes.
+    exact transposes. FrEIA 0.2 (on PyPI) clamps with :math:`\alpha \tanh(a_s)` instead; the
+    two agree for ``affine_clamping=1``. FrEIA 0.2 state dicts (hard permutations stored as
+    matrices, an unused ``global_scale`` of GIN blocks) load.
 
     Args:
         dims_in: One input shape ``(C,)``, ``(C, L)``, ``(C, H, W)`` or ``(C, D, H, W)``.

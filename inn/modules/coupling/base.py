@@ -143,11 +143,12 @@ class CouplingBase(InvertibleModule):
 
     def _predict_parameters(self, predictor: Any, passive: Tensor) -> Tensor:
         """Predict the parameter-major parameters of a step from ``[passive, c]``."""
-        return getattr(self, predictor)(passive)
+        # _modules directly: nn.Module.__getattr__ is a slow fallback on this hot path
+        return self._modules[predictor](passive)
 
     def _transformer_for(self, passive: Tensor, c: Tensors) -> Transformer:
         """The transformer of a step whose passive part (without conditions) is ``passive``."""
-        return self.transformer
+        return self._modules["transformer"]
 
     def _split(self, x: Tensor) -> list[Tensor]:
         # split_with_sizes directly: torch.split adds two Python layers to a hot path
@@ -164,8 +165,10 @@ class CouplingBase(InvertibleModule):
         conditioner_input = torch.cat([passive, *c], dim=1) if c else passive
         parameters = self._predict_parameters(predictor, conditioner_input)
         transformer = self._transformer_for(passive, c)
-        run = transformer.inverse if inverse else transformer.forward
-        parts[active], log_jac_det = run(parts[active], parameters)
+        if inverse:
+            parts[active], log_jac_det = transformer.inverse(parts[active], parameters)
+        else:
+            parts[active], log_jac_det = transformer.forward(parts[active], parameters)
         return log_jac_det
 
     def _forward(self, x: Tensors, c: Tensors, jac: bool) -> tuple[Tensors, Tensor]:

@@ -16,25 +16,12 @@ from ...utils import sum_except_batch
 from ..base import Tensors
 from .base import CouplingBase, SubnetConstructor
 
-__all__ = ["CouplingBlock", "checkerboard_mask"]
+__all__ = ["CouplingBlock"]
 
 TransformerSpec = Transformer | Callable[..., Transformer]
 
 # Layers whose weights init_identity zeroes and whose bias it sets.
 _LAST_LAYER_TYPES = (nn.Linear, nn.modules.conv._ConvNd)
-
-
-def checkerboard_mask(shape: tuple[int, ...], parity: int = 0) -> Tensor:
-    r"""A checkerboard element mask over ``shape``: ``True`` where the index sum has ``parity``.
-
-    Example:
-        >>> checkerboard_mask((1, 2, 3)).int()
-        tensor([[[1, 0, 1],
-                 [0, 1, 0]]], dtype=torch.int32)
-    """
-    grids = torch.meshgrid(*[torch.arange(n) for n in shape[1:]], indexing="ij")
-    board = sum(grids, torch.zeros((), dtype=torch.long)) % 2 == parity
-    return board.expand(tuple(shape)).clone()
 
 
 class CouplingBlock(CouplingBase):
@@ -58,10 +45,11 @@ class CouplingBlock(CouplingBase):
       makes the last ``|n|`` channels passive. ``fraction_masked`` in ``[-1, 1]`` gives
       ``n = int(C·fraction)``, rounded towards zero.
     * ``mask``, a bool tensor where ``True`` marks passive entries: of shape ``(C,)`` a
-      *channel mask*; of the full input shape ``dims_in[0]`` (rank ≥ 2) an *element mask* such
-      as :func:`checkerboard_mask`. With an element mask the subnet sees the masked input
-      :math:`x \odot m` (``C + cc`` channels) and predicts parameters for every position
-      (``P·C`` channels); only unmasked elements are transformed and counted in the log-det.
+      *channel mask*; of the full input shape ``dims_in[0]`` (rank ≥ 2) an *element mask*
+      (e.g. :func:`~inn.modules.coupling.checkerboard_mask`). With an element mask the subnet
+      sees the masked input :math:`x \odot m` (``C + cc`` channels) and predicts parameters for
+      every position (``P·C`` channels); only unmasked elements are transformed and counted in
+      the log-det.
 
     The transformer is a :class:`~inn.transformers.Transformer`, a zero-argument factory, or a
     TFP-style ``bijector_fn(passive, c) -> Transformer``, called at every step with the passive
@@ -208,7 +196,7 @@ class CouplingBlock(CouplingBase):
         owner = type(self).__name__
         if isinstance(spec, Transformer):
             return spec
-        if callable(spec):
+        if callable(spec) and not (isinstance(spec, type) and not issubclass(spec, Transformer)):
             if isinstance(spec, type) or _required_positional(spec) == 0:
                 result = spec()
             else:
