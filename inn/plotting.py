@@ -11,9 +11,8 @@ __all__ = ["plot_graph"]
 
 def _label(node: Any) -> str:
     module = getattr(node, "module", None)
-    if module is None:
-        return type(node).__name__
-    return type(module).__name__
+    kind = type(node).__name__ if module is None else type(module).__name__
+    return f"{kind}\n{node.name}"
 
 
 def _shape_label(shape: Iterable[int]) -> str:
@@ -23,8 +22,9 @@ def _shape_label(shape: Iterable[int]) -> str:
 def plot_graph(nodes: Iterable[Any], path: str, filename: str) -> None:
     """Draw a node graph with graphviz to ``path/filename`` (dot source) and ``.pdf``.
 
-    Nodes are labelled with their module's class name (or node type); input edges and condition
-    edges (dashed) are labelled with the shape that flows along them.
+    Nodes are labelled with their module's class name (or node type) and their name; input edges
+    and condition edges (dashed) are labelled with the shape that flows along them and the
+    index of the producer's output.
 
     Args:
         nodes: The nodes, e.g. a ``GraphINN``'s ``node_list``.

@@ -11,6 +11,7 @@ from torch import Tensor
 
 from ..errors import ModuleArgumentError
 from ..utils import ShapeList
+from ._helpers import single_input_shape
 from .base import InvertibleModule, Tensors
 
 __all__ = ["Concat", "Concat1d", "ConcatChannel", "Split", "Split1D", "SplitChannel"]
@@ -103,9 +104,7 @@ class Split(InvertibleModule):
     ) -> None:
         super().__init__(dims_in, dims_c)
         owner = type(self).__name__
-        if len(self.dims_in) != 1:
-            raise ModuleArgumentError(f"{owner} takes exactly one input, got {self.dims_in}.")
-        _check_axis(dim, self.dims_in[0], owner)
+        _check_axis(dim, single_input_shape(self), owner)
         self.dim = dim
         self.split_size_or_sections = split_sections(self.dims_in[0][dim], section_sizes,
                                                      n_sections, owner)

@@ -13,6 +13,7 @@ from torch import Tensor
 
 from ..errors import ModuleArgumentError
 from ..utils import Shape, ShapeList
+from ._helpers import single_input_shape
 from .base import InvertibleModule, Tensors
 
 __all__ = ["InvAutoConv2D", "InvAutoFC"]
@@ -28,12 +29,7 @@ class _InvAutoBase(InvertibleModule):
 
     def __init__(self, dims_in: Any, dims_c: Any, rank: int, kind: str) -> None:
         super().__init__(dims_in, dims_c)
-        owner = type(self).__name__
-        if len(self.dims_in) != 1 or len(self.dims_in[0]) != rank or self.dims_c:
-            raise ModuleArgumentError(
-                f"{owner} takes one {kind} input and no conditions, got dims_in={self.dims_in}, "
-                f"dims_c={self.dims_c}."
-            )
+        single_input_shape(self, rank=rank, what=f"{kind} inputs")
         self._warned = False
 
     def _zero_log_det(self, t: Tensor, jac: bool) -> Tensor:

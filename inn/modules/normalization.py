@@ -11,6 +11,7 @@ from torch import Tensor
 
 from ..errors import ModuleArgumentError, ShapeError
 from ..utils import ShapeList
+from ._helpers import single_input_shape
 from .base import InvertibleModule, Tensors
 
 __all__ = ["ActNorm"]
@@ -51,12 +52,7 @@ class ActNorm(InvertibleModule):
 
     def __init__(self, dims_in: Any, dims_c: Any = None, init_data: Tensor | None = None) -> None:
         super().__init__(dims_in, dims_c)
-        if len(self.dims_in) != 1 or self.dims_c:
-            raise ModuleArgumentError(
-                f"ActNorm takes one input and no conditions, got dims_in={self.dims_in}, "
-                f"dims_c={self.dims_c}."
-            )
-        shape = self.dims_in[0]
+        shape = single_input_shape(self)
         param_shape = (1, shape[0]) + (1,) * (len(shape) - 1)
         self.log_scale = nn.Parameter(torch.zeros(param_shape))
         self.loc = nn.Parameter(torch.zeros(param_shape))

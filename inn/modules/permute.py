@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..errors import ModuleArgumentError
 from ..utils import ShapeList
+from ._helpers import single_input_shape
 from .base import InvertibleModule, Tensors
 
 __all__ = ["PermuteRandom"]
@@ -42,12 +42,7 @@ class PermuteRandom(InvertibleModule):
 
     def __init__(self, dims_in: Any, dims_c: Any = None, seed: int | None = None) -> None:
         super().__init__(dims_in, dims_c)
-        if len(self.dims_in) != 1 or self.dims_c:
-            raise ModuleArgumentError(
-                f"PermuteRandom takes one input and no conditions, got dims_in={self.dims_in}, "
-                f"dims_c={self.dims_c}."
-            )
-        self.in_channels = self.dims_in[0][0]
+        self.in_channels = single_input_shape(self)[0]
         rng = np.random if seed is None else np.random.RandomState(seed)
         perm = torch.as_tensor(rng.permutation(self.in_channels), dtype=torch.long)
         self.register_buffer("perm", perm)

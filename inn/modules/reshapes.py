@@ -12,6 +12,7 @@ from torch import Tensor
 
 from ..errors import ModuleArgumentError
 from ..utils import Shape, ShapeList
+from ._helpers import single_input_shape
 from .base import InvertibleModule, Tensors
 from .wavelets import PATCH, PATCH_AREA, check_image_shape, depth_to_space, space_to_depth
 
@@ -130,13 +131,6 @@ class IRevNetUpsampling(_IRevNetResampling):
     _up = True
 
 
-def _single_input(owner: str, dims_in: ShapeList, dims_c: ShapeList) -> None:
-    if len(dims_in) != 1 or dims_c:
-        raise ModuleArgumentError(
-            f"{owner} takes one input and no conditions, got dims_in={dims_in}, dims_c={dims_c}."
-        )
-
-
 class Flatten(InvertibleModule):
     r"""Flatten each sample into a vector: :math:`(d_1, \ldots, d_n) \to (\prod_i d_i,)`.
 
@@ -157,7 +151,7 @@ class Flatten(InvertibleModule):
 
     def __init__(self, dims_in: Any, dims_c: Any = None) -> None:
         super().__init__(dims_in, dims_c)
-        _single_input("Flatten", self.dims_in, self.dims_c)
+        single_input_shape(self)
         self.input_shape: Shape = self.dims_in[0]
         self.output_shape: Shape = (math.prod(self.input_shape),)
 
@@ -205,7 +199,7 @@ class Reshape(InvertibleModule):
         target_dim: Iterable[int] | None = None,
     ) -> None:
         super().__init__(dims_in, dims_c)
-        _single_input("Reshape", self.dims_in, self.dims_c)
+        single_input_shape(self)
         if target_dim is not None:
             warnings.warn("Reshape: 'target_dim' is deprecated and will be removed; use "
                           "'output_dims' instead.", DeprecationWarning, stacklevel=2)

@@ -159,7 +159,7 @@ ERRORS = [
     (lambda: Fm.Fixed1x1Conv([(3, 2, 2)], M=torch.eye(2)), ModuleArgumentError,
      r"Fixed1x1Conv: M must have shape \(3, 3\)"),
     (lambda: Fm.PermuteRandom([(3,)], [(2,)]), ModuleArgumentError,
-     r"PermuteRandom takes one input and no conditions"),
+     r"PermuteRandom takes no conditions, got dims_c=\[\(2,\)\]"),
 ]
 
 

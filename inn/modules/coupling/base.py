@@ -12,6 +12,7 @@ from torch import Tensor
 from ...errors import ModuleArgumentError
 from ...transformers import Transformer
 from ...utils import ShapeList
+from .._helpers import single_input_shape
 from ..base import InvertibleModule, Tensors
 
 __all__ = ["CouplingBase", "SubnetConstructor", "resolve_split_len"]
@@ -99,11 +100,7 @@ class CouplingBase(InvertibleModule):
     ) -> None:
         super().__init__(dims_in, dims_c)
         owner = type(self).__name__
-        if len(self.dims_in) != 1:
-            raise ModuleArgumentError(
-                f"{owner} takes exactly one input, got {len(self.dims_in)}: {self.dims_in}."
-            )
-        shape = self.dims_in[0]
+        shape = single_input_shape(self, conditions=True)
         for i, cond_shape in enumerate(self.dims_c):
             if cond_shape[1:] != shape[1:]:
                 raise ModuleArgumentError(

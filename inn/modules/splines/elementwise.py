@@ -10,6 +10,7 @@ from torch import Tensor
 
 from ...errors import ModuleArgumentError
 from ...utils import ShapeList, sum_except_batch
+from .._helpers import single_input_shape
 from ..base import InvertibleModule, Tensors
 from ..coupling.base import SubnetConstructor
 from .binned import BinnedSplineSettings
@@ -70,10 +71,7 @@ class ElementwiseRationalQuadraticSpline(BinnedSplineSettings, InvertibleModule)
     ) -> None:
         super().__init__(dims_in, dims_c)
         owner = type(self).__name__
-        if len(self.dims_in) != 1:
-            raise ModuleArgumentError(
-                f"{owner} takes exactly one input, got {len(self.dims_in)}: {self.dims_in}."
-            )
+        single_input_shape(self, conditions=True)
         self._init_settings(owner, True, bins, min_bin_sizes, default_domain, identity_tails,
                             domain_clamping)
         shape = self.dims_in[0]
