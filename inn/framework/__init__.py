@@ -1,16 +1,9 @@
-"""Containers and nodes: build invertible networks as graphs (``GraphINN``) or chains (``SequenceINN``)."""  # noqa: E501
+"""Containers and nodes: invertible networks as graphs (GraphINN) or chains (SequenceINN)."""
 
 from .deprecated import ReversibleGraphNet, ReversibleSequential
 from .graph import GraphINN
-from .nodes import (
-    AbstractNode,
-    ConditionNode,
-    FeedForwardNode,
-    InputNode,
-    Node,
-    OutputNode,
-    collect_nodes,
-)
+from .io_nodes import ConditionNode, FeedForwardNode, InputNode, OutputNode
+from .nodes import AbstractNode, Node, collect_nodes
 from .sequence import SequenceINN
 
 __all__ = [

@@ -15,14 +15,8 @@ from ..plotting import plot_graph
 from ..utils import ShapeList, as_tuple
 from ..validation import check_conditions, check_inputs, validation_enabled
 from .execution import accumulate_log_det, call_block, finish_log_det
-from .nodes import (
-    AbstractNode,
-    ConditionNode,
-    FeedForwardNode,
-    InputNode,
-    OutputNode,
-    run_feed_forward,
-)
+from .io_nodes import ConditionNode, FeedForwardNode, InputNode, OutputNode, run_feed_forward
+from .nodes import AbstractNode
 from .plan import Plan, Step, build_plan
 
 __all__ = ["GraphINN"]

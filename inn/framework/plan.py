@@ -15,7 +15,8 @@ from typing import Any
 import networkx as nx
 
 from ..errors import CycleError, DanglingError, GraphError, NodeTypeError
-from .nodes import AbstractNode, ConditionNode, FeedForwardNode, InputNode, Node, OutputNode
+from .io_nodes import ConditionNode, FeedForwardNode, InputNode, OutputNode
+from .nodes import AbstractNode, Node
 
 __all__ = ["Plan", "Step", "build_plan"]
 

@@ -10,7 +10,6 @@ from torch import Tensor
 
 from ..errors import (
     ConditionError,
-    InnError,
     InputCountError,
     ModuleArgumentError,
     with_context,
@@ -20,6 +19,13 @@ from ..modules.inverse import Inverse
 from ..utils import Shape, ShapeList, as_tuple, normalize_dims
 from ..validation import check_conditions, check_inputs, validation_enabled
 from .execution import accumulate_log_det, call_block, finish_log_det
+from .sequence_checks import (
+    check_condition_shapes,
+    check_instance,
+    construct,
+    parse_cond,
+    parse_cond_shape,
+)
 
 __all__ = ["SequenceINN"]
 
@@ -91,15 +97,15 @@ class SequenceINN(InvertibleModule):
                 a missing or conflicting ``cond_shape``, or ``cond`` not matching the block.
         """
         position = len(self.module_list)
-        indices = self._parse_cond(cond, position)
+        indices = parse_cond(cond, position)
         dims_in = [self.shapes[-1]]
         if isinstance(module_class, nn.Module):
-            module = self._check_instance(module_class, indices, cond_shape, kwargs, position)
+            module = check_instance(module_class, dims_in, indices, cond_shape, kwargs, position)
             cond_shapes = list(getattr(module, "dims_c", []))
         else:
-            cond_shapes = self._parse_cond_shape(indices, cond_shape, position, module_class)
-            module = self._construct(module_class, dims_in, cond_shapes, kwargs, position)
-        self._check_condition_shapes(indices, cond_shapes, position, module)
+            cond_shapes = parse_cond_shape(indices, cond_shape, position, module_class)
+            module = construct(module_class, dims_in, cond_shapes, kwargs, position)
+        check_condition_shapes(self._condition_shapes, indices, cond_shapes, position, module)
         output_dims = normalize_dims(module.output_dims(dims_in))
         if len(output_dims) != 1:
             raise ModuleArgumentError(
@@ -113,108 +119,6 @@ class SequenceINN(InvertibleModule):
         for index, shape in zip(indices or (), cond_shapes, strict=True):
             self._condition_shapes[index] = shape
         self._update_dims_c()
-
-    @staticmethod
-    def _parse_cond(cond: Any, position: int) -> tuple[int, ...] | None:
-        if cond is None:
-            return None
-        indices = (cond,) if isinstance(cond, int) else tuple(cond)
-        if not indices or any(isinstance(i, bool) or not isinstance(i, int) or i < 0
-                              for i in indices):
-            raise ModuleArgumentError(
-                f"SequenceINN block {position}: cond must be a non-negative int or a list of "
-                f"them, got {cond!r}."
-            )
-        return indices
-
-    @staticmethod
-    def _parse_cond_shape(
-        indices: tuple[int, ...] | None, cond_shape: Any, position: int, module_class: Any
-    ) -> ShapeList:
-        name = getattr(module_class, "__name__", str(module_class))
-        if indices is None:
-            if cond_shape is not None:
-                raise ModuleArgumentError(
-                    f"SequenceINN block {position} ({name}): cond_shape={cond_shape!r} was given "
-                    f"without cond."
-                )
-            return []
-        if cond_shape is None:
-            raise ModuleArgumentError(
-                f"SequenceINN block {position} ({name}): cond={indices if len(indices) > 1 else indices[0]} "  # noqa: E501
-                f"needs cond_shape, the shape of that condition."
-            )
-        if len(indices) == 1:
-            return normalize_dims([cond_shape])
-        shapes = normalize_dims(cond_shape)
-        if len(shapes) != len(indices):
-            raise ModuleArgumentError(
-                f"SequenceINN block {position} ({name}): {len(indices)} condition indices need "
-                f"{len(indices)} shapes, got {shapes}."
-            )
-        return shapes
-
-    def _check_instance(
-        self, module: nn.Module, indices: tuple | None, cond_shape: Any, kwargs: dict,
-        position: int,
-    ) -> nn.Module:
-        context = f"SequenceINN block {position} ({type(module).__name__})"
-        if kwargs:
-            raise ModuleArgumentError(
-                f"{context}: a pre-built module takes no constructor kwargs, got {sorted(kwargs)}."
-            )
-        dims_in, expected = getattr(module, "dims_in", None), [self.shapes[-1]]
-        if dims_in != expected:
-            raise ModuleArgumentError(
-                f"{context}: the module expects input shapes {dims_in}, but the previous block "
-                f"outputs {expected}."
-            )
-        dims_c = list(getattr(module, "dims_c", []))
-        if indices is None and dims_c:
-            raise ModuleArgumentError(
-                f"{context}: the module takes conditions {dims_c}, but no cond index was given."
-            )
-        if indices is not None and len(indices) != len(dims_c):
-            raise ModuleArgumentError(
-                f"{context}: cond gives {len(indices)} condition(s), but the module takes "
-                f"{len(dims_c)} ({dims_c})."
-            )
-        if cond_shape is not None and indices is not None:
-            given = self._parse_cond_shape(indices, cond_shape, position, type(module))
-            if given != dims_c:
-                raise ModuleArgumentError(
-                    f"{context}: cond_shape {given} differs from the module's dims_c {dims_c}."
-                )
-        return module
-
-    @staticmethod
-    def _construct(
-        module_class: Any, dims_in: ShapeList, cond_shapes: ShapeList, kwargs: dict,
-        position: int,
-    ) -> nn.Module:
-        if not callable(module_class):
-            raise ModuleArgumentError(
-                f"SequenceINN block {position}: expected an InvertibleModule class or instance, "
-                f"got a {type(module_class).__name__}."
-            )
-        if cond_shapes:
-            kwargs = {**kwargs, "dims_c": cond_shapes}
-        try:
-            return module_class(dims_in, **kwargs)
-        except InnError as error:
-            name = getattr(module_class, "__name__", str(module_class))
-            raise with_context(error, f"SequenceINN block {position} ({name})") from error
-
-    def _check_condition_shapes(
-        self, indices: tuple | None, shapes: ShapeList, position: int, module: nn.Module
-    ) -> None:
-        for index, shape in zip(indices or (), shapes, strict=True):
-            known = self._condition_shapes.get(index)
-            if known is not None and known != shape:
-                raise ModuleArgumentError(
-                    f"SequenceINN block {position} ({type(module).__name__}): condition {index} "
-                    f"has shape {known} for earlier blocks, but this block gives {shape}."
-                )
 
     def _update_dims_c(self) -> None:
         dims_c = []

@@ -9,7 +9,7 @@ import torch
 import inn.framework as Ff
 import inn.modules as Fm
 from inn.errors import ModuleArgumentError
-from inn.modules.iresnet import log_det_power_series, spectral_norm_estimate
+from inn.modules.iresnet_functional import log_det_power_series, spectral_norm_estimate
 
 DTYPE = torch.float64
 
