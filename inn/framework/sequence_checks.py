@@ -23,13 +23,13 @@ def parse_cond(cond: Any, position: int) -> tuple[int, ...] | None:
     if cond is None:
         return None
     indices = (cond,) if isinstance(cond, int) else tuple(cond)
-    if not indices or any(isinstance(i, bool) or not isinstance(i, int) or i < 0
-                          for i in indices):
+    if not indices or any(isinstance(i, bool) or not isinstance(i, int) or i < 0 for i in indices):
         raise ModuleArgumentError(
             f"SequenceINN block {position}: cond must be a non-negative int or a list of "
             f"them, got {cond!r}."
         )
     return indices
+
 
 def parse_cond_shape(
     indices: tuple[int, ...] | None, cond_shape: Any, position: int, module_class: Any
@@ -58,8 +58,13 @@ def parse_cond_shape(
         )
     return shapes
 
+
 def check_instance(
-    module: nn.Module, dims_in: list, indices: tuple | None, cond_shape: Any, kwargs: dict,
+    module: nn.Module,
+    dims_in: list,
+    indices: tuple | None,
+    cond_shape: Any,
+    kwargs: dict,
     position: int,
 ) -> nn.Module:
     """Check a pre-built block against the chain and its ``cond`` / ``cond_shape``."""
@@ -92,8 +97,12 @@ def check_instance(
             )
     return module
 
+
 def construct(
-    module_class: Any, dims_in: ShapeList, cond_shapes: ShapeList, kwargs: dict,
+    module_class: Any,
+    dims_in: ShapeList,
+    cond_shapes: ShapeList,
+    kwargs: dict,
     position: int,
 ) -> nn.Module:
     """Build a block from its class; constructor errors name the block."""
@@ -110,8 +119,12 @@ def construct(
         name = getattr(module_class, "__name__", str(module_class))
         raise with_context(error, f"SequenceINN block {position} ({name})") from error
 
+
 def check_condition_shapes(
-    known_shapes: dict[int, Shape], indices: tuple | None, shapes: ShapeList, position: int,
+    known_shapes: dict[int, Shape],
+    indices: tuple | None,
+    shapes: ShapeList,
+    position: int,
     module: nn.Module,
 ) -> None:
     """Check that the block's condition shapes agree with earlier blocks using the indices."""
