@@ -124,7 +124,30 @@ class RNVPCouplingBlock(CouplingBase):
         return torch.cat([scale_net(passive), shift_net(passive)], dim=1)
 
 
-class GLOWCouplingBlock(CouplingBase):
+class _OneNetPerHalf(CouplingBase):
+    """GLOW's layout: ``subnet2`` predicts ``[s | t]`` for the first half, then ``subnet1``."""
+
+    _steps = ((0, "subnet2"), (1, "subnet1"))
+    _center_log_scale: str | None = None
+
+    def __init__(
+        self,
+        dims_in: Any,
+        dims_c: Any = None,
+        subnet_constructor: SubnetConstructor | None = None,
+        clamp: float = 2.0,
+        clamp_activation: str | Callable[[Tensor], Tensor] = "ATAN",
+        split_len: float | int = 0.5,
+    ) -> None:
+        transformer = Affine(clamp, clamp_activation, center_log_scale=self._center_log_scale)
+        super().__init__(dims_in, dims_c, transformer=transformer, split_len=split_len)
+        constructor = self._require_subnet_constructor(subnet_constructor, type(self).__name__)
+        self.subnet1 = constructor(*self.subnet_dims(1))
+        self.subnet2 = constructor(*self.subnet_dims(0))
+        self.clamp = clamp
+
+
+class GLOWCouplingBlock(_OneNetPerHalf):
     r"""Two-sided affine coupling of GLOW (Kingma & Dhariwal, 2018): one net predicts scale and shift.
 
     .. math::
@@ -162,26 +185,10 @@ class GLOWCouplingBlock(CouplingBase):
         (torch.Size([5, 6]), torch.Size([5]))
     """  # noqa: E501
 
-    _steps = ((0, "subnet2"), (1, "subnet1"))
-
-    def __init__(
-        self,
-        dims_in: Any,
-        dims_c: Any = None,
-        subnet_constructor: SubnetConstructor | None = None,
-        clamp: float = 2.0,
-        clamp_activation: str | Callable[[Tensor], Tensor] = "ATAN",
-        split_len: float | int = 0.5,
-    ) -> None:
-        super().__init__(dims_in, dims_c, transformer=Affine(clamp, clamp_activation),
-                         split_len=split_len)
-        constructor = self._require_subnet_constructor(subnet_constructor, type(self).__name__)
-        self.subnet1 = constructor(*self.subnet_dims(1))
-        self.subnet2 = constructor(*self.subnet_dims(0))
-        self.clamp = clamp
+    _center_log_scale = None
 
 
-class GINCouplingBlock(CouplingBase):
+class GINCouplingBlock(_OneNetPerHalf):
     r"""Volume-preserving GLOW coupling of GIN (Sorrenson et al., 2020): log-scales have zero mean.
 
     As :class:`GLOWCouplingBlock`, but after clamping each log-scale has its mean over the
@@ -218,20 +225,4 @@ class GINCouplingBlock(CouplingBase):
         tensor([0., 0., 0.])
     """
 
-    _steps = ((0, "subnet2"), (1, "subnet1"))
-
-    def __init__(
-        self,
-        dims_in: Any,
-        dims_c: Any = None,
-        subnet_constructor: SubnetConstructor | None = None,
-        clamp: float = 2.0,
-        clamp_activation: str | Callable[[Tensor], Tensor] = "ATAN",
-        split_len: float | int = 0.5,
-    ) -> None:
-        transformer = Affine(clamp, clamp_activation, center_log_scale="channel")
-        super().__init__(dims_in, dims_c, transformer=transformer, split_len=split_len)
-        constructor = self._require_subnet_constructor(subnet_constructor, type(self).__name__)
-        self.subnet1 = constructor(*self.subnet_dims(1))
-        self.subnet2 = constructor(*self.subnet_dims(0))
-        self.clamp = clamp
+    _center_log_scale = "channel"  # GIN: volume preserving
