@@ -11,7 +11,12 @@ import torch.nn as nn
 from ..errors import ModuleArgumentError
 from ..utils import Shape
 
-__all__ = ["DerivedBuffers", "single_input_shape"]
+__all__ = [
+    "DerivedBuffers",
+    "check_condition_spatial_dims",
+    "require_subnet_constructor",
+    "single_input_shape",
+]
 
 
 def single_input_shape(
@@ -43,6 +48,35 @@ def single_input_shape(
             f"{name} needs {what or 'inputs with a channel axis'}, got dims_in={module.dims_in}."
         )
     return shape
+
+
+def check_condition_spatial_dims(module: Any, shape: Shape) -> None:
+    """Check that every condition of ``module`` has the spatial dims of its input ``shape``.
+
+    Raises:
+        ModuleArgumentError: Naming the first condition whose spatial dims differ.
+    """
+    for i, cond_shape in enumerate(module.dims_c):
+        if cond_shape[1:] != shape[1:]:
+            raise ModuleArgumentError(
+                f"{type(module).__name__}: condition {i} has shape {cond_shape}, but its spatial "
+                f"dims must equal the input's {shape[1:]} (input shape {shape}); broadcast "
+                f"vector conditions with a FeedForwardNode."
+            )
+
+
+def require_subnet_constructor(constructor: Any, owner: str) -> Callable[[int, int], nn.Module]:
+    """Return ``constructor`` if it is callable.
+
+    Raises:
+        ModuleArgumentError: Naming ``owner`` if it is missing or not callable.
+    """
+    if constructor is None or not callable(constructor):
+        raise ModuleArgumentError(
+            f"{owner} needs a subnet_constructor: a callable (c_in, c_out) -> nn.Module, "
+            f"got {constructor!r}."
+        )
+    return constructor
 
 
 class DerivedBuffers(nn.Module):

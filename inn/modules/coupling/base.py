@@ -12,7 +12,11 @@ from torch import Tensor
 from ...errors import ModuleArgumentError
 from ...transformers import Transformer
 from ...utils import ShapeList
-from .._helpers import single_input_shape
+from .._helpers import (
+    check_condition_spatial_dims,
+    require_subnet_constructor,
+    single_input_shape,
+)
 from ..base import InvertibleModule, Tensors
 
 __all__ = ["CouplingBase", "SubnetConstructor", "resolve_split_len"]
@@ -101,13 +105,7 @@ class CouplingBase(InvertibleModule):
         super().__init__(dims_in, dims_c)
         owner = type(self).__name__
         shape = single_input_shape(self, conditions=True)
-        for i, cond_shape in enumerate(self.dims_c):
-            if cond_shape[1:] != shape[1:]:
-                raise ModuleArgumentError(
-                    f"{owner}: condition {i} has shape {cond_shape}, but its spatial dims must "
-                    f"equal the input's {shape[1:]} (input shape {shape}); broadcast vector "
-                    f"conditions with a FeedForwardNode."
-                )
+        check_condition_spatial_dims(self, shape)
         self.channels = shape[0]
         self.ndims = len(shape)
         self.split_len1 = resolve_split_len(split_len, self.channels, owner)
@@ -127,14 +125,7 @@ class CouplingBase(InvertibleModule):
         n_params = self.transformer.n_parameters_per_feature
         return lengths[1 - active] + self.condition_length, n_params * lengths[active]
 
-    @staticmethod
-    def _require_subnet_constructor(constructor: Any, owner: str) -> SubnetConstructor:
-        if constructor is None or not callable(constructor):
-            raise ModuleArgumentError(
-                f"{owner} needs a subnet_constructor: a callable (c_in, c_out) -> nn.Module, "
-                f"got {constructor!r}."
-            )
-        return constructor
+    _require_subnet_constructor = staticmethod(require_subnet_constructor)
 
     # -- hooks -------------------------------------------------------------------------------
 

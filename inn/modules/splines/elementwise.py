@@ -8,9 +8,12 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from ...errors import ModuleArgumentError
 from ...utils import ShapeList, sum_except_batch
-from .._helpers import single_input_shape
+from .._helpers import (
+    check_condition_spatial_dims,
+    require_subnet_constructor,
+    single_input_shape,
+)
 from ..base import InvertibleModule, Tensors
 from ..coupling.base import SubnetConstructor
 from .binned import BinnedSplineSettings
@@ -80,18 +83,10 @@ class ElementwiseRationalQuadraticSpline(BinnedSplineSettings, InvertibleModule)
         self.conditional = len(self.dims_c) > 0
         n_params = self.channels * self.n_raw_parameters
         if self.conditional:
-            for i, cond_shape in enumerate(self.dims_c):
-                if cond_shape[1:] != shape[1:]:
-                    raise ModuleArgumentError(
-                        f"{owner}: condition {i} has shape {cond_shape}, but its spatial dims "
-                        f"must equal the input's {shape[1:]} (input shape {shape})."
-                    )
-            if subnet_constructor is None or not callable(subnet_constructor):
-                raise ModuleArgumentError(
-                    f"{owner} with conditions needs a subnet_constructor: a callable "
-                    f"(c_in, c_out) -> nn.Module, got {subnet_constructor!r}."
-                )
-            self.subnet = subnet_constructor(self.condition_length, n_params)
+            check_condition_spatial_dims(self, shape)
+            constructor = require_subnet_constructor(subnet_constructor,
+                                                     f"{owner} with conditions")
+            self.subnet = constructor(self.condition_length, n_params)
         else:
             self.spline_parameters = nn.Parameter(torch.zeros(n_params, *shape[1:]))
 
