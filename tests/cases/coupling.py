@@ -100,6 +100,8 @@ _aio_image = partial(Fm.AllInOneBlock, subnet_constructor=conv_subnet)
 CASES.update({
     "all_in_one": Case(partial(_aio, VEC)),
     "all_in_one_odd": Case(partial(_aio, [(5,)], affine_clamping=1.0)),
+    "all_in_one_legacy_clamp": Case(partial(_aio, VEC, VEC_C, affine_clamping=3.0,
+                                            legacy_clamp=True)),
     "all_in_one_cond": Case(partial(_aio, VEC, VEC_C)),
     "all_in_one_image": Case(partial(_aio_image, IMG)),
     "all_in_one_image_cond": Case(partial(_aio_image, IMG, IMG_C, permute_soft=True)),

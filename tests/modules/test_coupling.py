@@ -60,6 +60,9 @@ def _round_trip(block, x, c=None):
                                 subnet_constructor=lambda i, o: Constant(i, o, v)), 2.0 * 3),
     (lambda v: Fm.AllInOneBlock([(5,)], subnet_constructor=lambda i, o: Constant(i, o, v),
                                 affine_clamping=1.0, global_affine_type="EXP"), 1.0 * 2),
+    (lambda v: Fm.AllInOneBlock([(5,)], subnet_constructor=lambda i, o: Constant(i, o, v),
+                                affine_clamping=2.5, global_affine_type="EXP",
+                                legacy_clamp=True), 2.5 * 2),
 ])
 def test_clamped_log_scale_stays_within_the_clamp_for_huge_subnet_outputs(factory, bound, sign):
     block = factory(sign * HUGE).double()
@@ -79,6 +82,19 @@ def test_affine_transformer_log_scale_is_bounded_and_centred():
         assert (s.abs() <= 2.0).all() and s[0, 1] == 0
     centred = Affine(clamp=2.0, center_log_scale="channel").log_scale(raw)
     torch.testing.assert_close(centred.sum(1), torch.zeros(1, dtype=DTYPE), atol=1e-15, rtol=0)
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_all_in_one_clamp_formula(legacy):
+    # small raw outputs a: s ≈ a with FrEIA's current α·tanh(a/α); s ≈ α·a with FrEIA 0.2's
+    raw = 1e-3
+    block = Fm.AllInOneBlock([(4,)], subnet_constructor=lambda i, o: Constant(i, o, raw / 0.1),
+                             affine_clamping=3.0, global_affine_type="EXP",
+                             legacy_clamp=legacy).double()
+    _, log_jac_det = block([torch.randn(2, 4, dtype=DTYPE)])
+    per_unit = 3.0 * math.tanh(raw) if legacy else 3.0 * math.tanh(raw / 3.0)
+    torch.testing.assert_close(log_jac_det, torch.full((2,), 2 * per_unit, dtype=DTYPE),
+                               atol=1e-15, rtol=1e-12)
 
 
 def test_atan_clamp_keeps_freias_constant():

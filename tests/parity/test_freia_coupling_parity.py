@@ -39,14 +39,15 @@ def _perturb(module):
                 p.add_(0.05 * torch.randn(p.shape, generator=generator))
 
 
-def _compare(name, shape_key, conditional, **kwargs):
+def _compare(name, shape_key, conditional, inn_kwargs=None, **kwargs):
     dims_in, dims_c, subnet = SHAPES[shape_key]
     dims_c = dims_c if conditional else []
     torch.manual_seed(0)
     reference = getattr(FrEIA_modules, name)(dims_in, dims_c, subnet_constructor=subnet, **kwargs)
     _perturb(reference)
     torch.manual_seed(1)  # a different draw: everything must come from the state_dict
-    block = getattr(Fm, name)(dims_in, dims_c, subnet_constructor=subnet, **kwargs)
+    block = getattr(Fm, name)(dims_in, dims_c, subnet_constructor=subnet, **kwargs,
+                              **(inn_kwargs or {}))
     block.load_state_dict(reference.state_dict())
     generator = torch.Generator().manual_seed(5)
     x = torch.randn(8, *dims_in[0], generator=generator)
@@ -92,7 +93,9 @@ def test_conditional_affine_transform_matches_freia(shape_key):
 
 
 # FrEIA 0.2 clamps AllInOne's log-scales as c·tanh(a); inn follows FrEIA's current c·tanh(a/c)
-# (API.md §3.1). The two agree for affine_clamping=1, which these comparisons therefore use.
+# (API.md §3.1) unless legacy_clamp=True. The two agree for affine_clamping=1, so the options are
+# compared there with inn's default formula, and at FrEIA's default clamp 2 and others with
+# legacy_clamp.
 ALL_IN_ONE = [
     {},
     {"permute_soft": True},
@@ -111,6 +114,25 @@ ALL_IN_ONE = [
 @pytest.mark.parametrize("kwargs", ALL_IN_ONE, ids=[str(i) for i in range(len(ALL_IN_ONE))])
 def test_all_in_one_matches_freia(kwargs, shape_key, conditional):
     _compare("AllInOneBlock", shape_key, conditional, affine_clamping=1.0, **kwargs)
+
+
+@pytest.mark.parametrize("conditional", [False, True], ids=["plain", "cond"])
+@pytest.mark.parametrize("shape_key", sorted(SHAPES))
+@pytest.mark.parametrize("kwargs", ALL_IN_ONE, ids=[str(i) for i in range(len(ALL_IN_ONE))])
+def test_all_in_one_legacy_clamp_matches_freia_at_default_clamp(kwargs, shape_key, conditional):
+    _compare("AllInOneBlock", shape_key, conditional, inn_kwargs={"legacy_clamp": True}, **kwargs)
+
+
+@pytest.mark.parametrize("clamp", [0.5, 3.0])
+def test_all_in_one_legacy_clamp_matches_freia_at_other_clamps(clamp):
+    _compare("AllInOneBlock", "vector", True, inn_kwargs={"legacy_clamp": True},
+             affine_clamping=clamp, permute_soft=True)
+
+
+def test_all_in_one_default_clamp_differs_from_freia_0_2():
+    # Guards the comparison above: without legacy_clamp, clamp 2 must not reproduce FrEIA 0.2.
+    with pytest.raises(AssertionError):
+        _compare("AllInOneBlock", "vector", False)
 
 
 def test_sequence_of_glow_blocks_matches_freia():

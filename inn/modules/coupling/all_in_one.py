@@ -49,9 +49,14 @@ class AllInOneBlock(CouplingBase):
     applies with ``reverse_permutation``; :math:`V` with Householder reflections. ``R`` is a
     random channel permutation, or with ``permute_soft`` a Haar-random rotation of
     :math:`SO(C)`. Permutation matrices are buffers in the module's dtype; inverses are their
-    exact transposes. FrEIA 0.2 (on PyPI) clamps with :math:`\alpha \tanh(a_s)` instead; the
-    two agree for ``affine_clamping=1``. FrEIA 0.2 state dicts (hard permutations stored as
-    matrices, an unused ``global_scale`` of GIN blocks) load.
+    exact transposes. FrEIA 0.2 state dicts (hard permutations stored as matrices, an unused
+    ``global_scale`` of GIN blocks) load.
+
+    FrEIA 0.2, the release on PyPI, clamps with :math:`s = \alpha \tanh(a_s)`, which also
+    scales small log-scales by :math:`\alpha`; FrEIA fixed this in 2023 (commit ``ae74fd4``) to
+    :math:`\alpha \tanh(a_s / \alpha)`, the formula above and the default here. The two agree
+    for ``affine_clamping=1``; ``legacy_clamp=True`` selects FrEIA 0.2's formula so that its
+    checkpoints give the same numbers for any ``affine_clamping``.
 
     Args:
         dims_in: One input shape ``(C,)``, ``(C, L)``, ``(C, H, W)`` or ``(C, D, H, W)``.
@@ -69,6 +74,8 @@ class AllInOneBlock(CouplingBase):
         learned_householder_permutation: ``k > 0`` learned reflections :math:`V` applied on top
             of the permutation matrix, hard or soft.
         reverse_permutation: Apply the inverse permutation before the coupling (Putzky et al.).
+        legacy_clamp: Clamp as FrEIA 0.2 did, :math:`s = \alpha \tanh(a_s)`, to reproduce models
+            trained with it; keyword only. The bound :math:`|s| < \alpha` holds either way.
 
     Raises:
         ModuleArgumentError: Without ``subnet_constructor``; for an unknown
@@ -103,6 +110,8 @@ class AllInOneBlock(CouplingBase):
         permute_soft: bool = False,
         learned_householder_permutation: int = 0,
         reverse_permutation: bool = False,
+        *,
+        legacy_clamp: bool = False,
     ) -> None:
         super().__init__(dims_in, dims_c, transformer=None, split_len=0)
         owner = type(self).__name__
@@ -130,8 +139,12 @@ class AllInOneBlock(CouplingBase):
         self.householder = int(learned_householder_permutation)
         self.reverse_pre_permute = bool(reverse_permutation)
         self._n_positions = math.prod(shape[1:])
+        self.legacy_clamp = bool(legacy_clamp)
+        # s = α·f(a) with f = tanh(a/α), or FrEIA 0.2's f = tanh(a)
+        activation = "TANH" if self.legacy_clamp else partial(tanh_clamp_activation,
+                                                               clamp=affine_clamping)
         self.transformer = Affine(
-            affine_clamping, partial(tanh_clamp_activation, clamp=affine_clamping),
+            affine_clamping, activation,
             center_log_scale="all" if self.GIN else None, pre_scale=COUPLING_PRE_SCALE,
         )
         self._init_global_affine(global_affine_type, global_affine_init)
@@ -284,7 +297,8 @@ class AllInOneBlock(CouplingBase):
                 f"global_affine_type={self.global_affine_type!r}, "
                 f"permute_soft={self.permute_soft}, "
                 f"learned_householder_permutation={self.householder}, "
-                f"reverse_permutation={self.reverse_pre_permute}")
+                f"reverse_permutation={self.reverse_pre_permute}"
+                + (", legacy_clamp=True" if self.legacy_clamp else ""))
 
 
 def _permutation_index(matrix: Tensor, channels: int) -> Tensor:
