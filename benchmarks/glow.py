@@ -3,7 +3,15 @@
 Eight ``GLOWCouplingBlock``s in a ``SequenceINN`` (16 features, subnet MLP with one hidden
 layer of 128 units, batch 512) on one CPU thread. Times forward, reverse, and one training step
 (forward, NLL backward, Adam step) for both libraries with identical weights, interleaving the
-repeats so that machine noise hits both alike, and prints the medians and the ratios inn/FrEIA.
+repeats so that machine noise hits both alike, and prints the medians and the ratios to FrEIA.
+
+Two reference rows put the ratios in context (``--no-reference`` drops them):
+
+* ``hand-written``: the same GLOW maths as one plain loop of eager PyTorch ops, with no framework,
+  no checks and the fewest ops we know (contiguous ``atan``, folded clamp constant, ``addcmul``).
+  It computes FrEIA's numbers and is the floor for any eager implementation.
+* ``subnets only``: the 16 subnets and Adam alone, with no coupling maths: the part of the time
+  that every library shares.
 
 Run: ``python benchmarks/glow.py`` (about a minute; ``--repeats N`` to change the sample size).
 """
@@ -32,9 +40,9 @@ def build(framework, modules):
     return net
 
 
-def make_tasks(net, x):
+def make_tasks(net, x, parameters=None):
     z = net(x)[0].detach()
-    optimizer = torch.optim.Adam(net.parameters(), lr=1e-4)
+    optimizer = torch.optim.Adam((parameters or net.parameters)(), lr=1e-4)
 
     def forward():
         with torch.no_grad():
@@ -54,6 +62,64 @@ def make_tasks(net, x):
     return {"forward": forward, "reverse": reverse, "train step": train_step}
 
 
+def hand_written_glow(net):
+    """FrEIA's GLOW maths over ``net``'s subnets as one plain loop: the eager-PyTorch floor."""
+    blocks = list(net)
+    half = DIMS // 2
+    factor = torch.tensor(2.0 * 0.636)  # FrEIA's clamp 2 times its ATAN constant, folded
+
+    def forward(x):
+        log_jac_det = None
+        for block in blocks:
+            x1, x2 = x.split_with_sizes((half, half), 1)
+            raw, shift = block.subnet2(x2).chunk(2, 1)
+            s2 = torch.atan(raw.contiguous()).mul_(factor)
+            y1 = torch.addcmul(shift, x1, torch.exp(s2))
+            raw, shift = block.subnet1(y1).chunk(2, 1)
+            s1 = torch.atan(raw.contiguous()).mul_(factor)
+            y2 = torch.addcmul(shift, x2, torch.exp(s1))
+            block_log_det = s2.sum(1) + s1.sum(1)
+            log_jac_det = block_log_det if log_jac_det is None else log_jac_det + block_log_det
+            x = torch.cat((y1, y2), 1)
+        return x, log_jac_det
+
+    def reverse(z):
+        log_jac_det = None
+        for block in reversed(blocks):
+            y1, y2 = z.split_with_sizes((half, half), 1)
+            raw, shift = block.subnet1(y1).chunk(2, 1)
+            minus_s1 = torch.atan(raw.contiguous()).mul_(-factor)
+            x2 = (y2 - shift) * torch.exp(minus_s1)
+            raw, shift = block.subnet2(x2).chunk(2, 1)
+            minus_s2 = torch.atan(raw.contiguous()).mul_(-factor)
+            x1 = (y1 - shift) * torch.exp(minus_s2)
+            block_log_det = minus_s1.sum(1) + minus_s2.sum(1)
+            log_jac_det = block_log_det if log_jac_det is None else log_jac_det + block_log_det
+            z = torch.cat((x1, x2), 1)
+        return z, log_jac_det
+
+    def run(x, rev=False):
+        return reverse(x) if rev else forward(x)
+
+    return run, net.parameters
+
+
+def subnets_only(net):
+    """The 16 subnets chained without coupling maths: the time every library shares."""
+    blocks = list(net)
+    half = DIMS // 2
+
+    def run(x, rev=False):
+        h = x[:, half:]
+        for block in reversed(blocks) if rev else blocks:
+            for subnet in (block.subnet2, block.subnet1):
+                out = subnet(h)
+                h = out[:, :half] + out[:, half:]
+        return h.repeat(1, 2), h.sum(1)
+
+    return run, net.parameters
+
+
 def time_once(fn, inner):
     start = time.perf_counter()
     for _ in range(inner):
@@ -65,6 +131,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=60, help="interleaved samples per task")
     parser.add_argument("--inner", type=int, default=5, help="calls per sample")
+    parser.add_argument("--no-reference", action="store_true",
+                        help="time only inn and FrEIA, without the two reference rows")
     args = parser.parse_args()
     torch.set_num_threads(1)
     x = torch.randn(BATCH, DIMS, generator=torch.Generator().manual_seed(1))
@@ -84,28 +152,39 @@ def main():
         print(f"same weights, max |z_inn - z_FrEIA| / max |z_FrEIA| = {float(error):.1e}")
 
     tasks = {name: make_tasks(net, x) for name, net in contenders.items()}
-    times = {(name, task): [] for name in contenders for task in tasks["inn"]}
+    if not args.no_reference:
+        for name, reference in [("hand-written", hand_written_glow),
+                                ("subnets only", subnets_only)]:
+            copy = build(inn.framework, inn.modules)
+            copy.load_state_dict(contenders["inn"].state_dict())
+            run, parameters = reference(copy)
+            tasks[name] = make_tasks(run, x, parameters)
+        with torch.no_grad():
+            z_hand = hand_written_glow(contenders["inn"])[0](x)[0]
+            z_inn = contenders["inn"](x)[0]
+        error = (z_hand - z_inn).abs().max() / z_inn.abs().max()
+        print(f"hand-written loop, max |z_hand - z_inn| / max |z_inn| = {float(error):.1e}")
+
+    names = list(tasks)
+    times = {(name, task): [] for name in names for task in tasks["inn"]}
     for task in tasks["inn"]:
-        for name in contenders:  # warm-up
+        for name in names:  # warm-up
             time_once(tasks[name][task], 3)
         for _ in range(args.repeats):
-            for name in contenders:
+            for name in names:
                 times[name, task].append(time_once(tasks[name][task], args.inner))
 
     print(f"GLOW stack: {BLOCKS} blocks, D={DIMS}, hidden {HIDDEN}, batch {BATCH}, 1 CPU thread, "
           f"median of {args.repeats} x {args.inner} calls")
-    header = f"{'task':<12}{'inn [ms]':>10}"
-    if "FrEIA" in contenders:
-        header += f"{'FrEIA [ms]':>12}{'inn/FrEIA':>11}"
-    print(header)
+    baseline = "FrEIA" if "FrEIA" in names else "inn"
+    print(f"{'task':<12}" + "".join(f"{name + ' [ms]':>19}" for name in names)
+          + f"   ratios to {baseline}")
     for task in tasks["inn"]:
-        ours = statistics.median(times["inn", task]) * 1e3
-        line = f"{task:<12}{ours:>10.3f}"
-        if "FrEIA" in contenders:
-            theirs = statistics.median(times["FrEIA", task]) * 1e3
-            line += f"{theirs:>12.3f}{ours / theirs:>11.3f}"
-        print(line)
-
+        medians = {name: statistics.median(times[name, task]) * 1e3 for name in names}
+        ratios = ", ".join(f"{name} {medians[name] / medians[baseline]:.3f}"
+                           for name in names if name != baseline)
+        print(f"{task:<12}" + "".join(f"{medians[name]:>19.3f}" for name in names)
+              + f"   {ratios}")
 
 if __name__ == "__main__":
     main()

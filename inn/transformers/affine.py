@@ -93,9 +93,10 @@ class Affine(Transformer):
         self._atan_factor = None
         if clamp is not None and self.f_clamp is atan_activation:
             self._atan_factor = clamp * ATAN_CLAMP_SCALE
-        # 0-dim copies of (factor, -factor) per (dtype, device): multiplying by a 0-dim tensor
-        # skips the wrapping of a Python scalar, which costs as much as the multiplication
-        # itself on small inputs. Derived from the constructor arguments, so not state.
+        # FrEIA's default (ATAN clamp, no centring, no pre-scale) takes the shortest path
+        self._plain_atan = (self._atan_factor is not None and center_log_scale is None
+                            and pre_scale == 1.0)
+        # Derived from the constructor arguments, so not state.
         self._factor_cache: dict[tuple[torch.dtype, torch.device], tuple[Tensor, Tensor]] = {}
 
     @property
@@ -110,9 +111,7 @@ class Affine(Transformer):
     def _log_scale(self, raw: Tensor, negate: bool) -> Tensor:
         """:math:`s`, or :math:`-s` with ``negate`` (computed directly, without a negation)."""
         if self._atan_factor is not None:
-            # atan runs about twice as fast on contiguous memory as on the strided view of the
-            # parameters; the in-place scaling is safe, atan's backward reads its input only.
-            s = torch.atan(raw.contiguous()).mul_(self._atan_factors(raw)[negate])
+            s = self._atan_log_scale(raw, negate)
         else:
             s = soft_clamp(raw, self.clamp, self.f_clamp)
             if negate:
@@ -123,39 +122,53 @@ class Affine(Transformer):
             s = s - s.mean(tuple(range(1, s.dim())), keepdim=True)
         return s
 
+    def _atan_log_scale(self, raw: Tensor, negate: bool) -> Tensor:
+        r"""FrEIA's default clamp :math:`\pm c \cdot 0.636 \arctan(u)` with one multiplication."""
+        factors = self._factor_cache.get((raw.dtype, raw.device)) or self._atan_factors(raw)
+        # atan runs about twice as fast on contiguous memory as on the strided view of the
+        # parameters; the in-place scaling is safe, atan's backward reads its input only.
+        return torch.atan(raw.contiguous()).mul_(factors[negate])
+
     def _atan_factors(self, like: Tensor) -> tuple[Tensor, Tensor]:
-        key = (like.dtype, like.device)
-        factors = self._factor_cache.get(key)
-        if factors is None:
-            factor = torch.tensor(self._atan_factor, dtype=like.dtype, device=like.device)
-            factors = self._factor_cache[key] = (factor, -factor)
+        """0-dim ``(factor, -factor)`` in ``like``'s dtype and device, cached.
+
+        Multiplying by a 0-dim tensor skips the wrapping of a Python scalar, which costs as much
+        as the multiplication itself on small inputs.
+        """
+        factor = torch.tensor(self._atan_factor, dtype=like.dtype, device=like.device)
+        factors = self._factor_cache[(like.dtype, like.device)] = (factor, -factor)
         return factors
 
-    def _affine(self, x: Tensor, raw: Tensor, shift: Tensor,
-                inverse: bool) -> tuple[Tensor, Tensor]:
-        s = self._log_scale(raw, negate=inverse)  # -s for the inverse, without a negation
-        return affine_inverse(x, s, shift) if inverse else affine(x, s, shift)
-
     def _run(self, x: Tensor, parameters: Tensor, inverse: bool) -> tuple[Tensor, Tensor]:
-        # The couplings' hot path, where every tensor op counts: one chunk into [raw | shift]
-        # instead of unflatten and two selects, and no flatten for vectors. Wrongly shaped
-        # parameters go to the base class, which raises the ShapeError.
+        # The couplings' hot path, where every tensor op and Python call counts: one chunk into
+        # [raw | shift] instead of unflatten and two selects, no flatten for vectors, and the
+        # default ATAN clamp inline. Wrongly shaped parameters go to the base class, which
+        # raises the ShapeError.
         shape, x_shape = parameters.shape, x.shape
         if shape[1] != 2 * x_shape[1] or shape[0] != x_shape[0] or len(shape) != len(x_shape) \
                 or (len(shape) > 2 and shape[2:] != x_shape[2:]):
             return super()._run(x, parameters, inverse)
-        if self.pre_scale != 1.0:
-            parameters = parameters * self.pre_scale
-        raw, shift = parameters.chunk(2, 1)
-        y, log_det = self._affine(x, raw, shift, inverse)
-        if self.volume_preserving:
-            return y, x.new_zeros(x.shape[0])
+        if self._plain_atan:  # _atan_log_scale inline: a Python call costs microseconds here
+            raw, shift = parameters.chunk(2, 1)
+            factors = self._factor_cache.get((raw.dtype, raw.device)) or self._atan_factors(raw)
+            s = torch.atan(raw.contiguous()).mul_(factors[inverse])  # -s for the inverse
+            y, log_det = affine_inverse(x, s, shift) if inverse else affine(x, s, shift)
+        else:
+            if self.pre_scale != 1.0:
+                parameters = parameters * self.pre_scale
+            raw, shift = parameters.chunk(2, 1)
+            s = self._log_scale(raw, negate=inverse)
+            y, log_det = affine_inverse(x, s, shift) if inverse else affine(x, s, shift)
+            if self.volume_preserving:
+                return y, x.new_zeros(x.shape[0])
         return y, (log_det.sum(1) if log_det.dim() == 2 else sum_except_batch(log_det))
 
     def _transform(self, x: Tensor, parameters: Tensor, inverse: bool) -> tuple[Tensor, Tensor]:
         if self.pre_scale != 1.0:
             parameters = parameters * self.pre_scale
-        return self._affine(x, parameters[:, 0], parameters[:, 1], inverse)
+        s = self._log_scale(parameters[:, 0], negate=inverse)
+        shift = parameters[:, 1]
+        return affine_inverse(x, s, shift) if inverse else affine(x, s, shift)
 
     def get_identity_parameters(self, n_features: int) -> Tensor:
         """Zeros: no scaling and no shift."""
