@@ -23,6 +23,7 @@ from .coupling import (
     NICECouplingBlock,
     RNVPCouplingBlock,
 )
+from .elementary import ElementwiseAffine, InvertibleLinear
 from .fixed import Fixed1x1Conv, FixedLinearTransform
 from .gmm import GaussianMixtureModel
 from .graph_topology import Concat, Concat1d, ConcatChannel, Split, Split1D, SplitChannel
@@ -51,6 +52,7 @@ __all__ = [
     "ConditionalAffineTransform",
     "CouplingBase",
     "CouplingBlock",
+    "ElementwiseAffine",
     "ElementwiseRationalQuadraticSpline",
     "Fixed1x1Conv",
     "FixedLinearTransform",
@@ -70,6 +72,7 @@ __all__ = [
     "InvAutoConv2D",
     "InvAutoFC",
     "Inverse",
+    "InvertibleLinear",
     "InvertibleModule",
     "InvertibleSigmoid",
     "LearnedElementwiseScaling",
