@@ -14,11 +14,11 @@ from torch import Tensor
 from ...errors import ModuleArgumentError
 from ...transformers import Affine
 from ..base import Tensors
+from ..householder import householder_reflect
 from .all_in_one_functional import (
     GLOBAL_AFFINE_TYPES,
     channel_mix,
     haar_rotation,
-    householder_product,
     nearest_orthogonal,
     orthogonality_error,
     tanh_clamp_activation,
@@ -206,7 +206,7 @@ class AllInOneBlock(CouplingBase):
     def _rotation(self) -> Tensor | None:
         """The ``(C, C)`` matrix :math:`VR`; ``None`` for a hard permutation (index buffers)."""
         if self.householder:
-            return householder_product(self.w_0, self.vk_householder)
+            return householder_reflect(self.w_0, self.vk_householder)  # W0 · H1 ⋯ Hk
         if self.permute_soft:
             return self.w_perm.reshape(self.channels, self.channels)
         return None

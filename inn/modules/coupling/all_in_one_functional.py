@@ -15,7 +15,6 @@ __all__ = [
     "exp_global_scale",
     "global_scale_init",
     "haar_rotation",
-    "householder_product",
     "nearest_orthogonal",
     "orthogonality_error",
     "sigmoid_global_scale",
@@ -123,21 +122,6 @@ def haar_rotation(
     if torch.linalg.det(q) < 0:
         q[:, 0] = -q[:, 0]
     return q.to(dtype)
-
-
-def householder_product(w0: Tensor, vectors: Tensor) -> Tensor:
-    r"""The matrix :math:`W_0 \prod_k (I - 2 v_k v_k^\top / v_k^\top v_k)`, without forming each factor.
-
-    Example:
-        >>> w = householder_product(torch.eye(2), torch.tensor([[1.0, 0.0]]))
-        >>> w
-        tensor([[-1.,  0.],
-                [ 0.,  1.]])
-    """  # noqa: E501
-    w = w0
-    for v in vectors:
-        w = w - torch.outer(w @ v, v) * (2.0 / torch.dot(v, v))
-    return w
 
 
 def channel_mix(x: Tensor, w: Tensor) -> Tensor:
