@@ -3,6 +3,8 @@
 import importlib.util
 from pathlib import Path
 
+import torch
+
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
@@ -18,3 +20,11 @@ def test_quickstart_learns_and_inverts(capsys):
     assert history[-1] < history[0] - 0.2
     assert error < 1e-4
     assert "reconstruction error" in capsys.readouterr().out
+
+
+def test_autoregressive_density_learns_and_samples(capsys):
+    history, start, end, samples = load("autoregressive_density").main(epochs=3, n_train=1000)
+    assert end < start - 0.5
+    assert len(history["loss"]) == 3 and history["val_loss"][-1] < history["val_loss"][0]
+    assert samples.shape == (2000, 2) and torch.isfinite(samples).all()
+    assert "test NLL" in capsys.readouterr().out

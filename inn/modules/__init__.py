@@ -11,6 +11,7 @@ from .activations import (
     InvertibleSigmoid,
     LearnedElementwiseScaling,
 )
+from .autoregressive import InverseAutoregressive, MaskedAutoregressive
 from .base import InvertibleModule
 from .coupling import (
     AffineCouplingOneSided,
@@ -72,11 +73,13 @@ __all__ = [
     "InvAutoConv2D",
     "InvAutoFC",
     "Inverse",
+    "InverseAutoregressive",
     "InvertibleLinear",
     "InvertibleModule",
     "InvertibleSigmoid",
     "LearnedElementwiseScaling",
     "LinearSpline",
+    "MaskedAutoregressive",
     "NICECouplingBlock",
     "OrthogonalTransform",
     "PermuteRandom",

@@ -8,7 +8,7 @@ one-off test. See ``Case`` for the knobs.
 import importlib
 import pkgutil
 
-from .case import Case, conv_subnet, mlp_subnet
+from .case import Case, conv_subnet, mlp_subnet, perturbed
 
 CASES: dict[str, Case] = {}
 for _info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name):
@@ -20,4 +20,4 @@ for _info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name):
             raise ValueError(f"duplicate registry entry {_name!r} in {_info.name}")
         CASES[_name] = _case
 
-__all__ = ["CASES", "Case", "conv_subnet", "mlp_subnet"]
+__all__ = ["CASES", "Case", "conv_subnet", "mlp_subnet", "perturbed"]

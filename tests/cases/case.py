@@ -26,6 +26,12 @@ def default_perturb(module, generator):
                 p.add_(0.3 * torch.randn(p.shape, generator=generator, dtype=p.dtype))
 
 
+def perturbed(module, seed=3):
+    """``module`` after :func:`default_perturb` with a fixed seed, for semantic tests."""
+    default_perturb(module, torch.Generator().manual_seed(seed))
+    return module
+
+
 def standard_normal(shapes, batch, generator, dtype):
     return [torch.randn((batch, *s), generator=generator, dtype=dtype) for s in shapes]
 

@@ -6,7 +6,7 @@ import warnings
 import pytest
 import torch
 import torch.nn as nn
-from cases import conv_subnet, mlp_subnet
+from cases import conv_subnet, mlp_subnet, perturbed
 
 import inn.modules as Fm
 from inn.errors import ModuleArgumentError
@@ -29,14 +29,6 @@ class Constant(nn.Module):
         out = x.new_full((x.shape[0], self.c_out, *x.shape[2:]), 0.5)
         out[:, :self.c_out // 2] = self.value  # parameter-major: [raw log-scales | shifts]
         return out
-
-
-def _perturb(module, seed=3):
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.add_(0.3 * torch.randn(p.shape, generator=generator, dtype=p.dtype))
-    return module
 
 
 def _round_trip(block, x, c=None):
@@ -118,7 +110,7 @@ def test_atan_clamp_keeps_freias_constant():
                              gin_block=True, permute_soft=True),
 ])
 def test_volume_preserving_blocks_return_exact_zero_log_dets(factory):
-    block = _perturb(factory().double())
+    block = perturbed(factory().double())
     x = torch.randn(4, *block.dims_in[0], dtype=DTYPE)
     c = [torch.randn(4, *s, dtype=DTYPE) for s in block.dims_c] or None
     z, log_jac_det, x_rec, log_jac_det_rev = _round_trip(block, x, c)
@@ -129,7 +121,7 @@ def test_volume_preserving_blocks_return_exact_zero_log_dets(factory):
 
 
 def test_gin_log_scales_have_zero_channel_mean_per_position():
-    block = _perturb(Fm.GINCouplingBlock([(4, 3, 3)], subnet_constructor=conv_subnet).double())
+    block = perturbed(Fm.GINCouplingBlock([(4, 3, 3)], subnet_constructor=conv_subnet).double())
     x = torch.randn(2, 4, 3, 3, dtype=DTYPE)
     (z,), _ = block([x])
     # second step: x2 -> y2 = x2 * exp(s1) + t1 with s1 from y1; recover s1 by two probes
@@ -164,7 +156,7 @@ def test_all_in_one_gin_has_no_global_scale_parameter():
      [1, 4, 5]),
 ])
 def test_one_sided_blocks_pass_the_passive_part_through_unchanged(factory, passive):
-    block = _perturb(factory().double())
+    block = perturbed(factory().double())
     x = torch.randn(4, *block.dims_in[0], dtype=DTYPE)
     c = [torch.randn(4, *s, dtype=DTYPE) for s in block.dims_c] or None
     (z,), _ = block([x], c=c)
@@ -175,7 +167,7 @@ def test_one_sided_blocks_pass_the_passive_part_through_unchanged(factory, passi
 
 def test_channel_mask_equals_the_permuted_contiguous_split():
     mask = torch.tensor([False, True, False, False, True, True])
-    masked = _perturb(Fm.CouplingBlock([(6,)], [(2,)], transformer=Affine(), two_sided=True,
+    masked = perturbed(Fm.CouplingBlock([(6,)], [(2,)], transformer=Affine(), two_sided=True,
                                        subnet_constructor=mlp_subnet, mask=mask).double())
     plain = Fm.CouplingBlock([(6,)], [(2,)], transformer=Affine(), two_sided=True,
                              subnet_constructor=mlp_subnet, split_len=3).double()
@@ -190,7 +182,7 @@ def test_channel_mask_equals_the_permuted_contiguous_split():
 
 
 def test_two_sided_coupling_block_reproduces_glow():
-    glow = _perturb(Fm.GLOWCouplingBlock([(5,)], [(2,)], subnet_constructor=mlp_subnet).double())
+    glow = perturbed(Fm.GLOWCouplingBlock([(5,)], [(2,)], subnet_constructor=mlp_subnet).double())
     block = Fm.CouplingBlock([(5,)], [(2,)], transformer=Affine(), subnet_constructor=mlp_subnet,
                              num_masked=-3, two_sided=True).double()
     renamed = {k.replace("subnet2", "subnet").replace("subnet1", "subnet2"): v
@@ -205,7 +197,7 @@ def test_two_sided_coupling_block_reproduces_glow():
 
 def test_checkerboard_transforms_and_counts_only_unmasked_elements():
     mask = checkerboard_mask((2, 4, 4))
-    block = _perturb(Fm.CouplingBlock([(2, 4, 4)], [(1, 4, 4)], transformer=Affine(),
+    block = perturbed(Fm.CouplingBlock([(2, 4, 4)], [(1, 4, 4)], transformer=Affine(),
                                       subnet_constructor=conv_subnet, mask=mask).double())
     x, c = torch.randn(3, 2, 4, 4, dtype=DTYPE), torch.randn(3, 1, 4, 4, dtype=DTYPE)
     (z,), log_jac_det = block([x], c=[c])
@@ -320,7 +312,7 @@ def _all_in_one_reference(block, x, c=None):
 def test_all_in_one_matches_a_written_out_reference(options, image):
     shape, cond = ((5, 3, 2), [(2, 3, 2)]) if image else ((5,), [(2,)])
     subnet = conv_subnet if image else mlp_subnet
-    block = _perturb(Fm.AllInOneBlock([shape], cond, subnet_constructor=subnet, **options)
+    block = perturbed(Fm.AllInOneBlock([shape], cond, subnet_constructor=subnet, **options)
                      .double())
     x, c = torch.randn(4, *shape, dtype=DTYPE), [torch.randn(4, *cond[0], dtype=DTYPE)]
     (z,), log_jac_det = block([x], c=c)
@@ -351,7 +343,7 @@ def test_soft_permutation_is_exact_in_float64_after_a_float32_build(options):
     block = Fm.AllInOneBlock([(7,)], subnet_constructor=mlp_subnet, **options)
     stored = "w_0" if "learned_householder_permutation" in options else "w_perm"
     assert getattr(block, stored).dtype == torch.float32
-    block = _perturb(block.double())
+    block = perturbed(block.double())
     matrix = getattr(block, stored).reshape(7, 7)
     assert matrix.dtype == DTYPE and orthogonality_error(matrix) < 1e-14
     if stored == "w_perm":

@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from cases import perturbed
 
 import inn.modules as Fm
 from inn.errors import ModuleArgumentError
@@ -18,16 +19,12 @@ from inn.modules.linear_functional import (
 )
 
 DTYPE = torch.float64
+
+
+def perturbed_seed0(module):
+    return perturbed(module, seed=0)
 PARAMETERIZATIONS = ["lu", "qr"]
 SHAPES = [(5,), (3, 4, 4), (4, 3)]
-
-
-def _perturbed(module, seed=0):
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.add_(0.3 * torch.randn(p.shape, generator=generator, dtype=p.dtype))
-    return module
 
 
 def _reflection(v):
@@ -51,7 +48,7 @@ def _explicit_matrix(m):
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("parameterization", PARAMETERIZATIONS)
 def test_forward_applies_the_factored_matrix_over_the_channel_axis(parameterization, shape):
-    m = _perturbed(Fm.InvertibleLinear([shape], parameterization=parameterization)).double()
+    m = perturbed_seed0(Fm.InvertibleLinear([shape], parameterization=parameterization)).double()
     with torch.no_grad():
         w = _explicit_matrix(m)
         torch.testing.assert_close(m.matrix(), w, atol=1e-13, rtol=0)
@@ -65,7 +62,7 @@ def test_forward_applies_the_factored_matrix_over_the_channel_axis(parameterizat
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("parameterization", PARAMETERIZATIONS)
 def test_log_det_is_positions_times_log_abs_det_w(parameterization, shape):
-    m = _perturbed(Fm.InvertibleLinear([shape], parameterization=parameterization)).double()
+    m = perturbed_seed0(Fm.InvertibleLinear([shape], parameterization=parameterization)).double()
     with torch.no_grad():
         x = torch.randn(3, *shape, dtype=DTYPE)
         (z,), log_jac_det = m([x])
@@ -162,7 +159,8 @@ def test_inverse_never_inverts_a_matrix(parameterization, monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("a matrix inverse was computed")
 
-    m = _perturbed(Fm.InvertibleLinear([(3, 2, 2)], parameterization=parameterization)).double()
+    m = Fm.InvertibleLinear([(3, 2, 2)], parameterization=parameterization)
+    m = perturbed_seed0(m).double()
     for name in ("inverse", "pinverse"):
         monkeypatch.setattr(torch, name, forbidden)
     for name in ("inv", "inv_ex", "pinv", "solve", "solve_ex"):
@@ -189,7 +187,7 @@ def test_parameters_and_buffers(parameterization, names, buffers, bias):
 
 
 def test_elementwise_affine_per_element():
-    m = _perturbed(Fm.ElementwiseAffine([(2, 3)], init_scale=2.0, init_shift=0.5)).double()
+    m = perturbed_seed0(Fm.ElementwiseAffine([(2, 3)], init_scale=2.0, init_shift=0.5)).double()
     assert m.log_scale.shape == (2, 3) and m.shift.shape == (2, 3)
     x = torch.randn(4, 2, 3, dtype=DTYPE)
     with torch.no_grad():
@@ -203,7 +201,7 @@ def test_elementwise_affine_per_element():
 
 
 def test_elementwise_affine_per_channel_broadcasts_and_counts_positions():
-    m = _perturbed(Fm.ElementwiseAffine([(3, 4, 5)], per_channel=True)).double()
+    m = perturbed_seed0(Fm.ElementwiseAffine([(3, 4, 5)], per_channel=True)).double()
     assert m.log_scale.shape == (3, 1, 1) and m.shift.shape == (3, 1, 1)
     x = torch.randn(2, 3, 4, 5, dtype=DTYPE)
     with torch.no_grad():
