@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 import torch.nn as nn
 
 from ..errors import ModuleArgumentError
+from .made import check_hidden_features
 
 __all__ = ["conv_subnet", "mlp_subnet"]
 
@@ -15,13 +16,6 @@ def _zero_last_layer(net: nn.Sequential) -> nn.Sequential:
     nn.init.zeros_(net[-1].weight)
     nn.init.zeros_(net[-1].bias)
     return net
-
-
-def _check_hidden(hidden: Sequence[int], owner: str) -> tuple[int, ...]:
-    hidden = (hidden,) if isinstance(hidden, int) else tuple(hidden)
-    if any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden):
-        raise ModuleArgumentError(f"{owner}: hidden sizes must be positive ints, got {hidden}.")
-    return hidden
 
 
 def mlp_subnet(
@@ -47,7 +41,7 @@ def mlp_subnet(
         >>> torch.equal(block([x])[0][0], x)
         True
     """
-    widths = _check_hidden(hidden, "mlp_subnet")
+    widths = check_hidden_features(hidden, "mlp_subnet")
 
     def build(c_in: int, c_out: int) -> nn.Sequential:
         layers: list[nn.Module] = []
@@ -85,7 +79,7 @@ def conv_subnet(
         >>> net(torch.randn(2, 3, 5, 5)).shape
         torch.Size([2, 8, 5, 5])
     """
-    widths = _check_hidden(hidden, "conv_subnet")
+    widths = check_hidden_features(hidden, "conv_subnet")
     if kernel_size % 2 != 1:
         raise ModuleArgumentError(f"conv_subnet: kernel_size must be odd, got {kernel_size}.")
     conv = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}.get(dims)
