@@ -1,5 +1,7 @@
-"""The Sphinx documentation builds without warnings (skipped without the docs extra)."""
+"""The documentation: the guide's examples run, and Sphinx builds without warnings (skipped
+without the docs extra)."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -14,3 +16,14 @@ def test_docs_build_without_warnings(tmp_path):
 
     assert build_main(["-W", "-q", "-b", "html", str(DOCS), str(tmp_path)]) == 0
     assert (tmp_path / "api.html").stat().st_size > 100_000
+
+
+def test_guide_examples_run(capsys):
+    guide = (DOCS / "guide.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", guide, flags=re.S)
+    assert len(blocks) >= 5
+    namespace = {}
+    for block in blocks:
+        exec(compile(block, "docs/guide.md", "exec"), namespace)
+    assert namespace["new_x"].shape == (10, 4)
+    assert namespace["log_px"].shape == (256,)
