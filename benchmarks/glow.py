@@ -13,7 +13,8 @@ Two reference rows put the ratios in context (``--no-reference`` drops them):
 * ``subnets only``: the 16 subnets and Adam alone, with no coupling maths: the part of the time
   that every library shares.
 
-Run: ``python benchmarks/glow.py`` (about a minute; ``--repeats N`` to change the sample size).
+Run: ``python benchmarks/glow.py`` (about a minute; ``--repeats N`` to change the sample size,
+``--device cuda`` to time on a GPU, synchronising around every sample).
 """
 
 import argparse
@@ -66,7 +67,9 @@ def hand_written_glow(net):
     """FrEIA's GLOW maths over ``net``'s subnets as one plain loop: the eager-PyTorch floor."""
     blocks = list(net)
     half = DIMS // 2
-    factor = torch.tensor(2.0 * 0.636)  # FrEIA's clamp 2 times its ATAN constant, folded
+    device = next(net.parameters()).device
+    # FrEIA's clamp 2 times its ATAN constant, folded into one factor
+    factor = torch.tensor(2.0 * 0.636, device=device)
 
     def forward(x):
         log_jac_det = None
@@ -120,10 +123,14 @@ def subnets_only(net):
     return run, net.parameters
 
 
-def time_once(fn, inner):
+def time_once(fn, inner, device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
     start = time.perf_counter()
     for _ in range(inner):
         fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
     return (time.perf_counter() - start) / inner
 
 
@@ -131,20 +138,22 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=60, help="interleaved samples per task")
     parser.add_argument("--inner", type=int, default=5, help="calls per sample")
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda")
     parser.add_argument("--no-reference", action="store_true",
                         help="time only inn and FrEIA, without the two reference rows")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    x = torch.randn(BATCH, DIMS, generator=torch.Generator().manual_seed(1))
+    device = torch.device(args.device)
+    x = torch.randn(BATCH, DIMS, generator=torch.Generator().manual_seed(1)).to(device)
 
-    contenders = {"inn": build(inn.framework, inn.modules)}
+    contenders = {"inn": build(inn.framework, inn.modules).to(device)}
     try:
         import FrEIA.framework as freia_framework
         import FrEIA.modules as freia_modules
     except ImportError:
         print("FrEIA not installed: timing inn alone.")
     else:
-        contenders["FrEIA"] = build(freia_framework, freia_modules)
+        contenders["FrEIA"] = build(freia_framework, freia_modules).to(device)
         contenders["inn"].load_state_dict(contenders["FrEIA"].state_dict())
         with torch.no_grad():
             z_inn, z_freia = contenders["inn"](x)[0], contenders["FrEIA"](x)[0]
@@ -155,7 +164,7 @@ def main():
     if not args.no_reference:
         for name, reference in [("hand-written", hand_written_glow),
                                 ("subnets only", subnets_only)]:
-            copy = build(inn.framework, inn.modules)
+            copy = build(inn.framework, inn.modules).to(device)
             copy.load_state_dict(contenders["inn"].state_dict())
             run, parameters = reference(copy)
             tasks[name] = make_tasks(run, x, parameters)
@@ -169,12 +178,13 @@ def main():
     times = {(name, task): [] for name in names for task in tasks["inn"]}
     for task in tasks["inn"]:
         for name in names:  # warm-up
-            time_once(tasks[name][task], 3)
+            time_once(tasks[name][task], 3, device)
         for _ in range(args.repeats):
             for name in names:
-                times[name, task].append(time_once(tasks[name][task], args.inner))
+                times[name, task].append(time_once(tasks[name][task], args.inner, device))
 
-    print(f"GLOW stack: {BLOCKS} blocks, D={DIMS}, hidden {HIDDEN}, batch {BATCH}, 1 CPU thread, "
+    where = "1 CPU thread" if device.type == "cpu" else str(device)
+    print(f"GLOW stack: {BLOCKS} blocks, D={DIMS}, hidden {HIDDEN}, batch {BATCH}, {where}, "
           f"median of {args.repeats} x {args.inner} calls")
     baseline = "FrEIA" if "FrEIA" in names else "inn"
     print(f"{'task':<12}" + "".join(f"{name + ' [ms]':>19}" for name in names)

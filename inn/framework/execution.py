@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.modules.module as module_hooks
 from torch import Tensor
 
 from ..errors import InputCountError
@@ -13,17 +14,82 @@ from ..modules.base import InvertibleModule
 __all__ = ["accumulate_log_det", "call_block", "finish_log_det"]
 
 
+# Classes whose instances may be run through their hooks directly, by class (see _plain_builtin).
+_PLAIN_BUILTIN: dict[type, bool] = {}
+
+
+def _plain_builtin(cls: type) -> bool:
+    """Whether ``cls`` is one of inn's own modules that uses the template ``forward`` unchanged.
+
+    Their outputs have the shapes of ``output_dims`` (the registry's contract tests check every
+    one), so a container that checked its own inputs need not re-check theirs. User classes,
+    subclasses defined outside ``inn``, modules that check their own shapes, containers and
+    wrappers that override ``forward`` or ``_call_as_block`` are not plain.
+    """
+    plain = _PLAIN_BUILTIN.get(cls)
+    if plain is None:
+        plain = _PLAIN_BUILTIN[cls] = (
+            issubclass(cls, InvertibleModule)
+            and cls.__module__.startswith("inn.")
+            and cls.forward is InvertibleModule.forward
+            and cls._call_as_block is InvertibleModule._call_as_block
+            and not cls.checks_own_shapes
+        )
+    return plain
+
+
+# torch's registries of hooks for all modules, filled in place by register_module_*_hook
+_GLOBAL_HOOKS = tuple(
+    getattr(module_hooks, name) for name in (
+        "_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks",
+        "_global_backward_pre_hooks", "_global_forward_hooks_always_called")
+    if hasattr(module_hooks, name)
+)
+
+
+def _global_hooks_active() -> bool:
+    """Whether module hooks registered for all modules exist (they must see every call)."""
+    return any(_GLOBAL_HOOKS)
+
+
+def runs_directly(module: Any) -> bool:
+    """Whether a container may call ``module._dispatch`` instead of ``module(...)``.
+
+    True for plain built-in modules (see :func:`_plain_builtin`) without hooks, without an
+    instance-level ``forward`` and not compiled with ``Module.compile``: for them
+    ``nn.Module.__call__`` and the public ``forward`` add nothing but their overhead.
+    """
+    return (_plain_builtin(type(module))
+            and not (module._forward_hooks or module._forward_pre_hooks
+                     or module._backward_hooks or module._backward_pre_hooks)
+            and "forward" not in module.__dict__
+            and getattr(module, "_compiled_call_impl", None) is None
+            and not _global_hooks_active())
+
+
 def call_block(
-    module: Any, inputs: tuple, conditions: tuple, rev: bool, jac: bool, n_outputs: int
-) -> tuple[tuple, Any]:
+    module: Any, inputs: tuple, conditions: tuple, rev: bool, jac: bool, n_outputs: int,
+    inputs_checked: bool = False,
+) -> tuple[tuple, Any, bool]:
     """Call a block as containers do and check that it returned ``n_outputs`` tensors.
 
     Blocks without conditions are called without the ``c`` keyword (FrEIA-style user modules may
-    not accept it); nested containers run in tuple mode.
+    not accept it); nested containers run in tuple mode. With ``inputs_checked`` (the inputs
+    are the container's checked inputs or outputs of directly run built-in blocks) a block that
+    :func:`runs_directly` skips ``nn.Module.__call__`` and the checks it would repeat.
+
+    Returns:
+        ``(outputs, log_jac_det, checked)``: ``checked`` says whether the outputs are known to
+        have the declared shapes (a built-in block without hooks produced them), for the next
+        block's call.
 
     Raises:
         InputCountError: If the block returned a bare tensor or the wrong number of outputs.
     """
+    direct = runs_directly(module)
+    if direct and inputs_checked:
+        out, log_jac_det = module._dispatch(inputs, conditions, rev, jac)
+        return out, log_jac_det, True
     if isinstance(module, InvertibleModule):
         out, log_jac_det = module._call_as_block(inputs, conditions, rev, jac)
     elif conditions:
@@ -36,7 +102,7 @@ def call_block(
             f"{type(module).__name__} returned {got}, but {n_outputs} output(s) were expected; "
             f"modules return ((out_0, ...), log_jac_det)."
         )
-    return out, log_jac_det
+    return out, log_jac_det, direct  # a built-in block's own forward checked its inputs
 
 
 def _as_batch_log_det(log_jac_det: Any, reference: Tensor) -> Tensor | None:

@@ -157,11 +157,16 @@ class GraphINN(InvertibleModule):
     ) -> tuple[list, Tensor, dict | None]:
         plan = self._plan
         values: list[Any] = [None] * plan.n_slots
+        # Whether each slot holds a checked tensor: the graph's inputs and conditions (checked
+        # above, or checks are off) and outputs of directly run built-in blocks.
+        checked = [False] * plan.n_slots
         for slot, value in zip(plan.output_slots if rev else plan.input_slots, x_or_z,
                                strict=True):
             values[slot] = value
+            checked[slot] = True
         for slot, value in zip(plan.condition_slots, c, strict=True):
             values[slot] = value
+            checked[slot] = isinstance(value, Tensor)  # other values are the reader's to check
         reference = x_or_z[0]
         total = None
         node_log_dets: dict | None = {} if (keep_node_log_dets and jac) else None
@@ -172,10 +177,14 @@ class GraphINN(InvertibleModule):
                 if step.feed_forward:
                     values[step.writes[0]] = run_feed_forward(step.module, conditions)
                     continue
-                out, log_jac_det = call_block(step.module, tuple([values[i] for i in step.reads]),
-                                              conditions, rev, jac, len(step.writes))
+                inputs_checked = all([checked[i] for i in step.reads]) \
+                    and all([checked[i] for i in step.conditions])
+                out, log_jac_det, out_checked = call_block(
+                    step.module, tuple([values[i] for i in step.reads]), conditions, rev, jac,
+                    len(step.writes), inputs_checked)
                 for slot, value in zip(step.writes, out, strict=True):
                     values[slot] = value
+                    checked[slot] = out_checked
                 if jac:
                     total = accumulate_log_det(total, log_jac_det, reference)
                     if node_log_dets is not None:

@@ -223,6 +223,9 @@ class SequenceINN(InvertibleModule):
         order = range(len(blocks) - 1, -1, -1) if rev else range(len(blocks))
         conditions = self.conditions
         position = 0
+        # x and tensor conditions are checked (or checks are off), other condition values are
+        # the reading block's to check; outputs of directly run blocks stay checked
+        checked = all([isinstance(t, Tensor) for t in c])
         try:
             for position in order:
                 cond = conditions[position]
@@ -232,7 +235,8 @@ class SequenceINN(InvertibleModule):
                     block_c = (c[cond],)
                 else:
                     block_c = tuple(c[i] for i in cond)
-                (x,), log_jac_det = call_block(blocks[position], (x,), block_c, rev, jac, 1)
+                (x,), log_jac_det, checked = call_block(blocks[position], (x,), block_c, rev,
+                                                        jac, 1, checked)
                 if jac:
                     total = accumulate_log_det(total, log_jac_det, x)
         except Exception as error:

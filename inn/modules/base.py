@@ -88,6 +88,15 @@ class InvertibleModule(nn.Module):
         c = as_tuple(c)
         if validation_enabled():
             self._check_call(x_or_z, c, rev)
+        return self._dispatch(x_or_z, c, rev, jac)
+
+    def _dispatch(self, x_or_z: Tensors, c: Tensors, rev: bool, jac: bool) -> tuple:
+        """Run :meth:`_forward` or :meth:`_inverse` on checked tuples of tensors.
+
+        Containers call this directly for built-in modules whose inputs they know to be valid
+        (see ``inn.framework.execution.call_block``), skipping ``nn.Module.__call__`` and the
+        repeated checks.
+        """
         if c and self._unit_conditions:
             c = tuple(t.unsqueeze(1) if t.dim() == 1 else t for t in c)
         if rev:

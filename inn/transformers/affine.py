@@ -97,7 +97,7 @@ class Affine(Transformer):
         self._plain_atan = (self._atan_factor is not None and center_log_scale is None
                             and pre_scale == 1.0)
         # Derived from the constructor arguments, so not state.
-        self._factor_cache: dict[tuple[torch.dtype, torch.device], tuple[Tensor, Tensor]] = {}
+        self._factor_cache: dict[torch.dtype, tuple[Tensor, Tensor]] = {}
 
     @property
     def n_parameters_per_feature(self) -> int:
@@ -124,19 +124,20 @@ class Affine(Transformer):
 
     def _atan_log_scale(self, raw: Tensor, negate: bool) -> Tensor:
         r"""FrEIA's default clamp :math:`\pm c \cdot 0.636 \arctan(u)` with one multiplication."""
-        factors = self._factor_cache.get((raw.dtype, raw.device)) or self._atan_factors(raw)
+        factors = self._factor_cache.get(raw.dtype) or self._atan_factors(raw)
         # atan runs about twice as fast on contiguous memory as on the strided view of the
         # parameters; the in-place scaling is safe, atan's backward reads its input only.
         return torch.atan(raw.contiguous()).mul_(factors[negate])
 
     def _atan_factors(self, like: Tensor) -> tuple[Tensor, Tensor]:
-        """0-dim ``(factor, -factor)`` in ``like``'s dtype and device, cached.
+        """0-dim CPU ``(factor, -factor)`` in ``like``'s dtype, cached.
 
         Multiplying by a 0-dim tensor skips the wrapping of a Python scalar, which costs as much
-        as the multiplication itself on small inputs.
+        as the multiplication itself on small inputs; a 0-dim CPU tensor multiplies tensors on
+        any device, so the cache needs no device key.
         """
-        factor = torch.tensor(self._atan_factor, dtype=like.dtype, device=like.device)
-        factors = self._factor_cache[(like.dtype, like.device)] = (factor, -factor)
+        factor = torch.tensor(self._atan_factor, dtype=like.dtype)
+        factors = self._factor_cache[like.dtype] = (factor, -factor)
         return factors
 
     def _run(self, x: Tensor, parameters: Tensor, inverse: bool) -> tuple[Tensor, Tensor]:
@@ -150,7 +151,7 @@ class Affine(Transformer):
             return super()._run(x, parameters, inverse)
         if self._plain_atan:  # _atan_log_scale inline: a Python call costs microseconds here
             raw, shift = parameters.chunk(2, 1)
-            factors = self._factor_cache.get((raw.dtype, raw.device)) or self._atan_factors(raw)
+            factors = self._factor_cache.get(raw.dtype) or self._atan_factors(raw)
             s = torch.atan(raw.contiguous()).mul_(factors[inverse])  # -s for the inverse
             y, log_det = affine_inverse(x, s, shift) if inverse else affine(x, s, shift)
         else:
