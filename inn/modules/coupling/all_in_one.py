@@ -19,8 +19,8 @@ from .all_in_one_functional import (
     GLOBAL_AFFINE_TYPES,
     channel_mix,
     haar_rotation,
-    nearest_orthogonal,
-    orthogonality_error,
+    orthonormalized_if_inexact,
+    permutation_index,
     tanh_clamp_activation,
 )
 from .base import CouplingBase, SubnetConstructor
@@ -30,9 +30,6 @@ __all__ = ["AllInOneBlock"]
 COUPLING_PRE_SCALE = 0.1  # FrEIA scales all subnet outputs by 0.1 before use; kept for parity
 HOUSEHOLDER_INIT_STD = 0.2  # FrEIA's initial reflection vectors: 0.2 * randn
 SOFT_PERMUTATION_WARN_CHANNELS = 512  # FrEIA warns above this many channels
-# A stored rotation counts as orthogonal while max|WᵀW − I| <= this factor · C · eps(dtype);
-# beyond (a float32 rotation cast to float64) it is re-orthonormalised so inverses stay exact.
-ORTHOGONALITY_TOLERANCE_FACTOR = 10.0
 
 
 class AllInOneBlock(CouplingBase):
@@ -270,7 +267,7 @@ class AllInOneBlock(CouplingBase):
             for name in ("w_perm", "w_perm_inv"):  # FrEIA 0.2 stores hard permutations as matrices
                 value = state_dict.get(prefix + name)
                 if isinstance(value, Tensor) and value.is_floating_point() and value.dim() >= 2:
-                    state_dict[prefix + name] = _permutation_index(value, self.channels)
+                    state_dict[prefix + name] = permutation_index(value, self.channels)
         super()._load_from_state_dict(state_dict, prefix, *args)
         self._reorthonormalize()
 
@@ -281,11 +278,9 @@ class AllInOneBlock(CouplingBase):
         stored = self.w_0 if self.householder else self.w_perm
         if not stored.is_floating_point():
             return
-        matrix = stored.reshape(self.channels, self.channels)
-        tolerance = ORTHOGONALITY_TOLERANCE_FACTOR * self.channels * torch.finfo(matrix.dtype).eps
-        if orthogonality_error(matrix) <= tolerance:
+        fixed = orthonormalized_if_inexact(stored.reshape(self.channels, self.channels))
+        if fixed is None:
             return
-        fixed = nearest_orthogonal(matrix).to(matrix.dtype)
         with torch.no_grad():
             stored.copy_(fixed.reshape(stored.shape))
             if not self.householder:
@@ -300,14 +295,3 @@ class AllInOneBlock(CouplingBase):
                 f"reverse_permutation={self.reverse_pre_permute}"
                 + (", legacy_clamp=True" if self.legacy_clamp else ""))
 
-
-def _permutation_index(matrix: Tensor, channels: int) -> Tensor:
-    """The index ``p`` with ``matrix[i, p[i]] = 1`` of a (C, C, 1, ...) permutation matrix."""
-    square = matrix.reshape(channels, channels)
-    index = square.argmax(dim=1)
-    if not torch.equal(square, torch.eye(channels, dtype=square.dtype)[index]):
-        raise ModuleArgumentError(
-            f"AllInOneBlock: a loaded hard permutation is not a permutation matrix "
-            f"(shape {tuple(matrix.shape)})."
-        )
-    return index

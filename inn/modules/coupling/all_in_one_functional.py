@@ -9,6 +9,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ...errors import ModuleArgumentError
+
+# A rotation counts as orthogonal while max|WᵀW − I| <= this factor · C · eps(dtype); beyond (a
+# float32 rotation cast to float64) it is re-orthonormalised so that inverses stay exact.
+ORTHOGONALITY_TOLERANCE_FACTOR = 10.0
+
 __all__ = [
     "GLOBAL_AFFINE_TYPES",
     "channel_mix",
@@ -17,6 +23,8 @@ __all__ = [
     "haar_rotation",
     "nearest_orthogonal",
     "orthogonality_error",
+    "orthonormalized_if_inexact",
+    "permutation_index",
     "sigmoid_global_scale",
     "softplus_global_scale",
     "tanh_clamp_activation",
@@ -162,3 +170,46 @@ def nearest_orthogonal(w: Tensor) -> Tensor:
     """  # noqa: E501
     u, _, vh = torch.linalg.svd(w.detach().to(torch.float64))
     return u @ vh
+
+
+def orthonormalized_if_inexact(w: Tensor) -> Tensor | None:
+    r"""The nearest orthogonal matrix in ``w``'s dtype if ``w`` is not orthogonal to its precision.
+
+    ``w`` counts as orthogonal while :math:`\max|W^\top W - I| \le 10\, C\, \epsilon`
+    (``ORTHOGONALITY_TOLERANCE_FACTOR``); beyond, as for a float32 rotation cast to float64, its
+    transpose would no longer invert it exactly.
+
+    Returns:
+        ``None`` when ``w`` is orthogonal enough, else the re-orthonormalised matrix.
+
+    Example:
+        >>> w = haar_rotation(3, generator=torch.Generator().manual_seed(0), dtype=torch.float32)
+        >>> orthonormalized_if_inexact(w) is None, orthonormalized_if_inexact(w.double()) is None
+        (True, False)
+    """
+    tolerance = ORTHOGONALITY_TOLERANCE_FACTOR * w.shape[0] * torch.finfo(w.dtype).eps
+    if orthogonality_error(w) <= tolerance:
+        return None
+    return nearest_orthogonal(w).to(w.dtype)
+
+
+def permutation_index(matrix: Tensor, channels: int) -> Tensor:
+    """The index ``p`` with ``matrix[i, p[i]] = 1`` of a (C, C, 1, ...) permutation matrix.
+
+    FrEIA 0.2 stores ``AllInOneBlock``'s hard permutations as matrices, inn as indices.
+
+    Raises:
+        ModuleArgumentError: If ``matrix`` is not a permutation matrix.
+
+    Example:
+        >>> permutation_index(torch.tensor([[0.0, 1.0], [1.0, 0.0]]), 2)
+        tensor([1, 0])
+    """
+    square = matrix.reshape(channels, channels)
+    index = square.argmax(dim=1)
+    if not torch.equal(square, torch.eye(channels, dtype=square.dtype)[index]):
+        raise ModuleArgumentError(
+            f"AllInOneBlock: a loaded hard permutation is not a permutation matrix "
+            f"(shape {tuple(matrix.shape)})."
+        )
+    return index
