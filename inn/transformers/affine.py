@@ -93,9 +93,6 @@ class Affine(Transformer):
         self._atan_factor = None
         if clamp is not None and self.f_clamp is atan_activation:
             self._atan_factor = clamp * ATAN_CLAMP_SCALE
-        # FrEIA's default (ATAN clamp, no centring, no pre-scale) takes the shortest path
-        self._plain_atan = (self._atan_factor is not None and center_log_scale is None
-                            and pre_scale == 1.0)
         # Derived from the constructor arguments, so not state.
         self._factor_cache: dict[torch.dtype, tuple[Tensor, Tensor]] = {}
 
@@ -141,27 +138,20 @@ class Affine(Transformer):
         return factors
 
     def _run(self, x: Tensor, parameters: Tensor, inverse: bool) -> tuple[Tensor, Tensor]:
-        # The couplings' hot path, where every tensor op and Python call counts: one chunk into
-        # [raw | shift] instead of unflatten and two selects, no flatten for vectors, and the
-        # default ATAN clamp inline. Wrongly shaped parameters go to the base class, which
-        # raises the ShapeError.
+        # The couplings' hot path, where every tensor op counts: one chunk into [raw | shift]
+        # instead of unflatten and two selects, and no flatten for vectors. Wrongly shaped
+        # parameters go to the base class, which raises the ShapeError.
         shape, x_shape = parameters.shape, x.shape
         if shape[1] != 2 * x_shape[1] or shape[0] != x_shape[0] or len(shape) != len(x_shape) \
                 or (len(shape) > 2 and shape[2:] != x_shape[2:]):
             return super()._run(x, parameters, inverse)
-        if self._plain_atan:  # _atan_log_scale inline: a Python call costs microseconds here
-            raw, shift = parameters.chunk(2, 1)
-            factors = self._factor_cache.get(raw.dtype) or self._atan_factors(raw)
-            s = torch.atan(raw.contiguous()).mul_(factors[inverse])  # -s for the inverse
-            y, log_det = affine_inverse(x, s, shift) if inverse else affine(x, s, shift)
-        else:
-            if self.pre_scale != 1.0:
-                parameters = parameters * self.pre_scale
-            raw, shift = parameters.chunk(2, 1)
-            s = self._log_scale(raw, negate=inverse)
-            y, log_det = affine_inverse(x, s, shift) if inverse else affine(x, s, shift)
-            if self.volume_preserving:
-                return y, x.new_zeros(x.shape[0])
+        if self.pre_scale != 1.0:
+            parameters = parameters * self.pre_scale
+        raw, shift = parameters.chunk(2, 1)
+        s = self._log_scale(raw, negate=inverse)  # -s for the inverse, without a negation
+        y, log_det = affine_inverse(x, s, shift) if inverse else affine(x, s, shift)
+        if self.volume_preserving:
+            return y, x.new_zeros(x.shape[0])
         return y, (log_det.sum(1) if log_det.dim() == 2 else sum_except_batch(log_det))
 
     def _transform(self, x: Tensor, parameters: Tensor, inverse: bool) -> tuple[Tensor, Tensor]:
