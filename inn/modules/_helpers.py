@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from numbers import Real
 from typing import Any
 
 import torch
@@ -14,9 +16,25 @@ from ..utils import Shape
 __all__ = [
     "DerivedBuffers",
     "check_condition_spatial_dims",
+    "log_of_positive",
     "require_subnet_constructor",
     "single_input_shape",
 ]
+
+
+def log_of_positive(owner: str, name: str, value: Any) -> float:
+    """``log(value)`` for an initial scale or slope, which must be a positive number.
+
+    Raises:
+        ModuleArgumentError: For a non-number, zero, a negative value or NaN.
+
+    Example:
+        >>> log_of_positive("ActNorm", "init_scale", 1.0)
+        0.0
+    """
+    if isinstance(value, bool) or not isinstance(value, Real) or not value > 0:
+        raise ModuleArgumentError(f"{owner}: {name} must be > 0, got {value!r}.")
+    return math.log(value)
 
 
 def single_input_shape(

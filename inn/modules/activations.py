@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any
 
@@ -10,10 +9,9 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from ..errors import ModuleArgumentError
 from ..transformers.functional import affine, logistic, two_sided_scale
 from ..utils import ShapeList, sum_except_batch
-from ._helpers import single_input_shape
+from ._helpers import log_of_positive, single_input_shape
 from .base import InvertibleModule, Tensors
 
 __all__ = [
@@ -23,13 +21,6 @@ __all__ = [
     "InvertibleSigmoid",
     "LearnedElementwiseScaling",
 ]
-
-
-def _log_of_positive(owner: str, name: str, value: float) -> float:
-    """``log(value)`` for an initial slope or scale, which must be positive."""
-    if not value > 0:
-        raise ModuleArgumentError(f"{owner}: {name} must be > 0, got {value!r}.")
-    return math.log(value)
 
 
 def _channel_parameter(shape: tuple[int, ...], value: float, learnable: bool) -> nn.Parameter:
@@ -128,8 +119,8 @@ class InvAutoActTwoSided(_Elementwise):
     ) -> None:
         super().__init__(dims_in, dims_c)
         owner, shape = type(self).__name__, self.dims_in[0]
-        alpha_pos = _log_of_positive(owner, "init_pos", init_pos)
-        alpha_neg = _log_of_positive(owner, "init_neg", init_neg)
+        alpha_pos = log_of_positive(owner, "init_pos", init_pos)
+        alpha_neg = log_of_positive(owner, "init_neg", init_neg)
         self.alpha_pos = _channel_parameter(shape, alpha_pos, learnable)
         self.alpha_neg = _channel_parameter(shape, alpha_neg, learnable)
 
@@ -174,7 +165,7 @@ class InvAutoAct(_Elementwise):
         self, dims_in: Any, dims_c: Any = None, slope_init: float = 2.0, learnable: bool = True
     ) -> None:
         super().__init__(dims_in, dims_c)
-        alpha = _log_of_positive(type(self).__name__, "slope_init", slope_init)
+        alpha = log_of_positive(type(self).__name__, "slope_init", slope_init)
         self.alpha = _channel_parameter(self.dims_in[0], alpha, learnable)
 
     def _forward(self, x: Tensors, c: Tensors, jac: bool) -> tuple[Tensors, Tensor]:
@@ -236,7 +227,7 @@ class LearnedElementwiseScaling(_Elementwise):
 
     def __init__(self, dims_in: Any, dims_c: Any = None, init_scale: float = 1.0) -> None:
         super().__init__(dims_in, dims_c)
-        s = _log_of_positive(type(self).__name__, "init_scale", init_scale)
+        s = log_of_positive(type(self).__name__, "init_scale", init_scale)
         self.s = nn.Parameter(torch.full((1, *self.dims_in[0]), s))
 
     def _forward(self, x: Tensors, c: Tensors, jac: bool) -> tuple[Tensors, Tensor]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from numbers import Real
 from typing import Any
 
 import torch
@@ -13,7 +12,7 @@ from torch import Tensor
 from ..errors import ModuleArgumentError
 from ..transformers.functional import affine
 from ..utils import ShapeList
-from ._helpers import single_input_shape
+from ._helpers import log_of_positive, single_input_shape
 from .base import InvertibleModule, Tensors
 from .coupling.all_in_one_functional import haar_rotation
 from .linear_functional import (
@@ -81,13 +80,10 @@ class ElementwiseAffine(InvertibleModule):
     ) -> None:
         super().__init__(dims_in, dims_c)
         shape = single_input_shape(self)
-        if isinstance(init_scale, bool) or not isinstance(init_scale, Real) or not init_scale > 0:
-            raise ModuleArgumentError(
-                f"ElementwiseAffine: init_scale must be a number > 0, got {init_scale!r}."
-            )
         self.per_channel = per_channel
         param_shape = (shape[0],) + (1,) * (len(shape) - 1) if per_channel else shape
-        self.log_scale = nn.Parameter(torch.full(param_shape, math.log(init_scale)))
+        log_scale = log_of_positive(type(self).__name__, "init_scale", init_scale)
+        self.log_scale = nn.Parameter(torch.full(param_shape, log_scale))
         self.shift = nn.Parameter(torch.full(param_shape, float(init_shift)))
         # How many elements share each log-scale (the spatial positions when per channel).
         self._repeats = math.prod(shape) // math.prod(param_shape)

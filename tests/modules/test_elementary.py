@@ -222,7 +222,7 @@ def test_elementwise_affine_init_values():
 
 ERROR_CASES = [
     ("scale_zero", lambda: Fm.ElementwiseAffine([(3,)], init_scale=0.0),
-     r"ElementwiseAffine: init_scale must be a number > 0, got 0\.0"),
+     r"ElementwiseAffine: init_scale must be > 0, got 0\.0"),
     ("scale_negative", lambda: Fm.ElementwiseAffine([(3,)], init_scale=-1),
      r"ElementwiseAffine: init_scale .* got -1"),
     ("scale_nan", lambda: Fm.ElementwiseAffine([(3,)], init_scale=float("nan")),
