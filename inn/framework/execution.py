@@ -8,10 +8,10 @@ import torch
 import torch.nn.modules.module as module_hooks
 from torch import Tensor
 
-from ..errors import InputCountError
+from ..errors import InputCountError, ShapeError
 from ..modules.base import InvertibleModule
 
-__all__ = ["accumulate_log_det", "call_block", "finish_log_det"]
+__all__ = ["accumulate_log_det", "call_block", "check_log_det_shape", "finish_log_det"]
 
 
 # Classes whose instances may be run through their hooks directly, by class (see _plain_builtin).
@@ -102,7 +102,34 @@ def call_block(
             f"{type(module).__name__} returned {got}, but {n_outputs} output(s) were expected; "
             f"modules return ((out_0, ...), log_jac_det)."
         )
+    if jac:
+        check_log_det_shape(module, log_jac_det, inputs[0].shape[0])
     return out, log_jac_det, direct  # a built-in block's own forward checked its inputs
+
+
+def check_log_det_shape(module: Any, log_jac_det: Any, batch: int) -> None:
+    """Reject a log-det that would broadcast silently against the ``(B,)`` total.
+
+    Allowed: ``None``, a number, a 0-dim tensor or a ``(B,)`` tensor; ``(B, K, ...)`` only from
+    modules that check their own shapes (``GaussianMixtureModel``'s all-components mode) and
+    from nested containers, which checked their own blocks.
+
+    Raises:
+        ShapeError: For any other tensor, e.g. a ``(B, 1)`` log-det from ``sum(1, keepdim=True)``.
+    """
+    if not isinstance(log_jac_det, Tensor) or log_jac_det.dim() == 0:
+        return
+    shape = tuple(log_jac_det.shape)
+    if shape == (batch,):
+        return
+    if (len(shape) > 1 and shape[0] == batch
+            and getattr(module, "multi_dim_log_det", False)):
+        return
+    raise ShapeError(
+        f"{type(module).__name__} returned a log-det of shape {shape}, expected ({batch},) "
+        f"(one value per sample), a 0-dim tensor or a number; a (B, 1) log-det usually comes "
+        f"from sum(..., keepdim=True)."
+    )
 
 
 def _as_batch_log_det(log_jac_det: Any, reference: Tensor) -> Tensor | None:

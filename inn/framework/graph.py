@@ -54,6 +54,8 @@ class GraphINN(InvertibleModule):
         (torch.Size([8, 4]), torch.Size([8]))
     """
 
+    multi_dim_log_det = True  # nested containers have checked their own blocks' log-dets
+
     def __init__(
         self, node_list: Any, force_tuple_output: bool = False, verbose: bool = False
     ) -> None:

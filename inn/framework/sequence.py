@@ -62,6 +62,8 @@ class SequenceINN(InvertibleModule):
         (True, 3, [(4,), (4,), (4,), (4,)])
     """
 
+    multi_dim_log_det = True  # nested containers have checked their own blocks' log-dets
+
     def __init__(self, *dims: int, force_tuple_output: bool = False) -> None:
         if not dims or any(isinstance(d, bool) or not isinstance(d, int) for d in dims):
             raise ModuleArgumentError(

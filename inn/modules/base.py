@@ -55,6 +55,11 @@ class InvertibleModule(nn.Module):
     #: tensors this module reads directly to the module, and check only their batch size.
     checks_own_shapes: bool = False
 
+    #: Set by modules whose log-det may have more axes than ``(B,)`` (``GaussianMixtureModel``'s
+    #: ``(B, K)`` all-components mode; containers, which check their own blocks). Containers
+    #: reject such a log-det from any other module, since it would broadcast silently.
+    multi_dim_log_det: bool = False
+
     def __init__(self, dims_in: Any, dims_c: Any = None) -> None:
         super().__init__()
         self.dims_in: ShapeList = normalize_dims(dims_in)

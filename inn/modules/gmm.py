@@ -94,6 +94,7 @@ class GaussianMixtureModel(InvertibleModule):
     """
 
     checks_own_shapes = True  # accepts (B, K, D) in the all-components mode
+    multi_dim_log_det = True  # returns a (B, K) log-det in the all-components mode
 
     def __init__(self, dims_in: Any, dims_c: Any) -> None:
         super().__init__(dims_in, dims_c)
