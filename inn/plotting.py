@@ -33,7 +33,8 @@ def plot_graph(nodes: Iterable[Any], path: str, filename: str) -> None:
 
     Raises:
         FileNotFoundError: If ``path`` does not exist.
-        ImportError: If the ``graphviz`` Python package is missing (``pip install inn[plot]``).
+        ImportError: If the ``graphviz`` Python package is missing
+            (``pip install 'inn-flows[plot]'``).
         RuntimeError: If the graphviz ``dot`` program is not installed.
     """
     if not os.path.isdir(path):
@@ -42,7 +43,7 @@ def plot_graph(nodes: Iterable[Any], path: str, filename: str) -> None:
         import graphviz
     except ImportError as error:
         raise ImportError(
-            "Plotting needs the graphviz package: install it with `pip install inn[plot]`."
+            "Plotting needs the graphviz package: install it with `pip install 'inn-flows[plot]'`."
         ) from error
 
     nodes = list(nodes)
