@@ -73,9 +73,8 @@ class GraphINN(InvertibleModule):
         self.node_list_rev = plan.order_rev
         self.global_out_shapes: ShapeList = [n.input_dims[0] for n in self.out_nodes]
         self.force_tuple_output = force_tuple_output
-        self.module_list = nn.ModuleList(
-            [n.module for n in plan.order_fwd if isinstance(n.module, nn.Module)]
-        )
+        self.module_list = nn.ModuleList(plan.modules)
+        self._block_of_node = {step.node: step.block for step in plan.forward}
         self._relaxed_inputs = [_checks_own_shapes(n.outputs[0][0].module) for n in self.in_nodes]
         self._relaxed_outputs = [_checks_own_shapes(n.inputs[0][0].module) for n in self.out_nodes]
         self._input_names = [f"InputNode {n.name!r}" for n in self.in_nodes]
@@ -173,16 +172,20 @@ class GraphINN(InvertibleModule):
         total = None
         node_log_dets: dict | None = {} if (keep_node_log_dets and jac) else None
         step: Step | None = None
+        # the registered children, looked up at call time (a plain list: ModuleList indexing
+        # costs microseconds per block)
+        blocks = list(self.module_list._modules.values())
         try:
             for step in plan.reverse if rev else plan.forward:
                 conditions = tuple([values[i] for i in step.conditions])
+                module = step.callable if step.block is None else blocks[step.block]
                 if step.feed_forward:
-                    values[step.writes[0]] = run_feed_forward(step.module, conditions)
+                    values[step.writes[0]] = run_feed_forward(module, conditions)
                     continue
                 inputs_checked = all([checked[i] for i in step.reads]) \
                     and all([checked[i] for i in step.conditions])
                 out, log_jac_det, out_checked = call_block(
-                    step.module, tuple([values[i] for i in step.reads]), conditions, rev, jac,
+                    module, tuple([values[i] for i in step.reads]), conditions, rev, jac,
                     len(step.writes), inputs_checked)
                 for slot, value in zip(step.writes, out, strict=True):
                     values[slot] = value
@@ -245,7 +248,10 @@ class GraphINN(InvertibleModule):
     def get_module_by_name(self, name: str) -> nn.Module | None:
         """The module of the first node with this name, or ``None``."""
         node = self.get_node_by_name(name)
-        return None if node is None else node.module
+        if node is None:
+            return None
+        block = self._block_of_node.get(node)
+        return node.module if block is None else self.module_list[block]
 
     def plot(self, path: str, filename: str) -> None:
         """Draw the graph with graphviz into ``path/filename`` and ``path/filename.pdf``."""
