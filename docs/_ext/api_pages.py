@@ -59,7 +59,8 @@ def _entry(namespace: str, name: str, obj: object, documented: dict[int, str]) -
     if directive is None:
         return f"* :mod:`{obj.__name__}`\n"
     if id(obj) in documented:  # a second name for an object documented elsewhere
-        return (f".. py:data:: {namespace}.{name}\n   :no-index-entry:\n\n"
+        # A bare name: the page's automodule has set the current module.
+        return (f".. py:data:: {name}\n   :no-index-entry:\n\n"
                 f"   Alias of :py:obj:`{documented[id(obj)]}`.\n")
     documented[id(obj)] = f"{namespace}.{name}"
     options = "   :members:\n   :show-inheritance:\n" if directive == "autoclass" else ""
@@ -67,7 +68,7 @@ def _entry(namespace: str, name: str, obj: object, documented: dict[int, str]) -
         # A constant without its own docstring: autodoc would show its type's docstring.
         value = repr(obj)
         value = value if len(value) <= 80 else value[:77] + "..."
-        return (f".. py:data:: {namespace}.{name}\n   :type: {type(obj).__name__}\n"
+        return (f".. py:data:: {name}\n   :type: {type(obj).__name__}\n"
                 f"   :value: {value}\n")
     return f".. {directive}:: {namespace}.{name}\n{options}"
 
