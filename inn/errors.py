@@ -12,7 +12,8 @@ the builtin that FrEIA raises in the same situation, so ``except ValueError`` (o
     ├── ModuleArgumentError(InnError, ValueError)    bad constructor arguments
     ├── InputCountError(InnError, ValueError)        wrong number of inputs at call time
     ├── ConditionError(InnError, ValueError, TypeError)  missing, extra or unused conditions
-    └── ShapeError(InnError, ValueError, RuntimeError)   wrong tensor shapes or batch sizes
+    ├── ShapeError(InnError, ValueError, RuntimeError)   wrong tensor shapes or batch sizes
+    └── RecomputationError(InnError, RuntimeError)   memory-efficient backward rebuilt wrong inputs
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = [
     "InputCountError",
     "ModuleArgumentError",
     "NodeTypeError",
+    "RecomputationError",
     "ShapeError",
     "with_context",
 ]
@@ -65,6 +67,13 @@ class ConditionError(InnError, ValueError, TypeError):
 
 class ShapeError(InnError, ValueError, RuntimeError):
     """A tensor has the wrong shape or batch size."""
+
+
+class RecomputationError(InnError, RuntimeError):
+    """Inputs rebuilt by inverting a block differ from the true ones beyond the tolerance.
+
+    Raised only inside :func:`inn.backprop.check_recomputation`.
+    """
 
 
 def with_context(error: BaseException, context: str) -> BaseException:

@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from .. import backprop
 from ..errors import with_context
 from ..modules.base import InvertibleModule
 from ..plotting import plot_graph
@@ -37,6 +38,9 @@ class GraphINN(InvertibleModule):
         node_list: Every node of the graph (see :func:`collect_nodes`).
         force_tuple_output: Return a tuple even for a single output.
         verbose: Print the network after construction.
+        memory_efficient: Train with activation memory that does not grow with depth: blocks
+            with ``exact_inverse`` rebuild their inputs during backward (see
+            :mod:`inn.backprop`). Also a settable attribute.
 
     Raises:
         NodeTypeError, GraphError, DanglingError, CycleError: For malformed graphs (see
@@ -57,7 +61,8 @@ class GraphINN(InvertibleModule):
     multi_dim_log_det = True  # nested containers have checked their own blocks' log-dets
 
     def __init__(
-        self, node_list: Any, force_tuple_output: bool = False, verbose: bool = False
+        self, node_list: Any, force_tuple_output: bool = False, verbose: bool = False,
+        memory_efficient: bool = False,
     ) -> None:
         node_list = list(node_list)
         plan = build_plan(node_list)
@@ -73,6 +78,7 @@ class GraphINN(InvertibleModule):
         self.node_list_rev = plan.order_rev
         self.global_out_shapes: ShapeList = [n.input_dims[0] for n in self.out_nodes]
         self.force_tuple_output = force_tuple_output
+        self.memory_efficient = memory_efficient
         self.module_list = nn.ModuleList(plan.modules)
         self._block_of_node = {step.node: step.block for step in plan.forward}
         self._relaxed_inputs = [_checks_own_shapes(n.outputs[0][0].module) for n in self.in_nodes]
@@ -87,6 +93,13 @@ class GraphINN(InvertibleModule):
     def node_list(self) -> list[AbstractNode]:
         """All nodes in forward topological order."""
         return self.node_list_fwd
+
+    @property
+    def exact_inverse(self) -> bool:  # type: ignore[override]
+        """Whether every invertible node's module declares ``exact_inverse``."""
+        blocks = list(self.module_list)
+        return all(getattr(blocks[step.block], "exact_inverse", False)
+                   for step in self._plan.forward if not step.feed_forward)
 
     def output_dims(self, input_dims: ShapeList | None = None) -> ShapeList:
         """The network's output shapes (``input_dims`` is accepted for compatibility)."""
@@ -156,6 +169,9 @@ class GraphINN(InvertibleModule):
     def _execute(
         self, x_or_z: tuple, c: tuple, rev: bool, jac: bool, keep_node_log_dets: bool
     ) -> tuple[list, Tensor, dict | None]:
+        if self.memory_efficient and not keep_node_log_dets and torch.is_grad_enabled():
+            values, log_jac_det = backprop.run_graph(self, x_or_z, c, rev, jac)
+            return values, log_jac_det, None
         plan = self._plan
         values: list[Any] = [None] * plan.n_slots
         # Whether each slot holds a checked tensor: the graph's inputs and conditions (checked

@@ -60,6 +60,18 @@ class InvertibleModule(nn.Module):
     #: reject such a log-det from any other module, since it would broadcast silently.
     multi_dim_log_det: bool = False
 
+    #: Whether :meth:`_inverse` undoes :meth:`_forward` exactly, up to floating-point rounding.
+    #: Memory-efficient containers (``memory_efficient=True``) rebuild the inputs of such blocks
+    #: from their outputs during backward instead of keeping them. Built-in modules declare it;
+    #: it is ``False`` by default and, for subclasses defined outside ``inn``, unless the
+    #: subclass itself sets it (overriding a built-in's hooks may break the inverse).
+    exact_inverse: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "exact_inverse" not in cls.__dict__ and not cls.__module__.startswith("inn."):
+            cls.exact_inverse = False
+
     def __init__(self, dims_in: Any, dims_c: Any = None) -> None:
         super().__init__()
         self.dims_in: ShapeList = normalize_dims(dims_in)
