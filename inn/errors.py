@@ -12,7 +12,8 @@ the builtin that FrEIA raises in the same situation, so ``except ValueError`` (o
     ├── ModuleArgumentError(InnError, ValueError)    bad constructor arguments
     ├── InputCountError(InnError, ValueError)        wrong number of inputs at call time
     ├── ConditionError(InnError, ValueError, TypeError)  missing, extra or unused conditions
-    └── ShapeError(InnError, ValueError, RuntimeError)   wrong tensor shapes or batch sizes
+    ├── ShapeError(InnError, ValueError, RuntimeError)   wrong tensor shapes or batch sizes
+    └── NonFiniteError(InnError, FloatingPointError)     a NaN or Inf (e.g. Flow.fit's loss)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = [
     "InputCountError",
     "ModuleArgumentError",
     "NodeTypeError",
+    "NonFiniteError",
     "ShapeError",
     "with_context",
 ]
@@ -65,6 +67,10 @@ class ConditionError(InnError, ValueError, TypeError):
 
 class ShapeError(InnError, ValueError, RuntimeError):
     """A tensor has the wrong shape or batch size."""
+
+
+class NonFiniteError(InnError, FloatingPointError):
+    """A NaN or Inf where a finite number is needed, e.g. ``Flow.fit``'s loss."""
 
 
 def with_context(error: BaseException, context: str) -> BaseException:

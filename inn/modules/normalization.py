@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from ..distributed import moments_over_ranks
 from ..errors import ModuleArgumentError, ShapeError
 from ..utils import ShapeList
 from ._helpers import single_input_shape
@@ -24,6 +25,11 @@ class ActNorm(InvertibleModule):
     ``(1, C, 1, ...)``. Unless initialised already, the first batch passed through the module
     (in either direction), or ``init_data``, sets them to the batch mean and log standard
     deviation over all axes but the channel axis, so that outputs start standardised.
+
+    Under ``torch.distributed`` (DDP, FSDP2, ``torchrun``) the statistics are those of the union
+    of every rank's first batch, all-reduced, so every rank starts with identical parameters.
+    The first call is then a collective: every rank must make it (as DDP's training step does),
+    or initialise before the process group starts, from ``init_data`` or a loaded checkpoint.
 
     .. math::
 
@@ -81,13 +87,13 @@ class ActNorm(InvertibleModule):
                 f"got {tuple(batch.shape)}."
             )
         axes = [0, *range(2, batch.dim())]
-        std = batch.std(dim=axes, keepdim=True)
+        mean, std = moments_over_ranks(batch, axes)
         if not bool((std > 0).all()):
             raise ModuleArgumentError(
                 "ActNorm cannot initialise: one or more channels have zero standard deviation "
                 "in the initialisation batch."
             )
-        self.loc.copy_(batch.mean(dim=axes, keepdim=True))
+        self.loc.copy_(mean)
         self.log_scale.copy_(torch.log(std))
         self.is_initialized.fill_(True)
         self._initialized = True
