@@ -14,6 +14,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 __all__ = [
     "is_distributed",
+    "is_fully_sharded",
     "is_rank_zero",
     "moments_over_ranks",
     "unwrap_parallel",
@@ -39,6 +40,20 @@ def world_size() -> int:
 def is_rank_zero() -> bool:
     """Whether this process is rank 0 (always true without a process group)."""
     return not is_distributed() or dist.get_rank() == 0
+
+
+def is_fully_sharded(module: nn.Module) -> bool:
+    """Whether FSDP2's ``fully_shard`` was applied to ``module`` itself.
+
+    Example:
+        >>> is_fully_sharded(nn.Linear(2, 2))
+        False
+    """
+    try:
+        from torch.distributed.fsdp import FSDPModule
+    except ImportError:  # torch without FSDP2
+        return False
+    return isinstance(module, FSDPModule)
 
 
 def unwrap_parallel(module: nn.Module) -> nn.Module:
