@@ -14,6 +14,7 @@ from .errors import (
     InputCountError,
     ModuleArgumentError,
     NodeTypeError,
+    NonFiniteError,
     ShapeError,
 )
 from .flow import Flow, FlowDistribution
@@ -133,6 +134,7 @@ __all__ = [
     "NICECouplingBlock",
     "Node",
     "NodeTypeError",
+    "NonFiniteError",
     "OrthogonalTransform",
     "OutputNode",
     "PermuteRandom",

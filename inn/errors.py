@@ -13,7 +13,8 @@ the builtin that FrEIA raises in the same situation, so ``except ValueError`` (o
     ├── InputCountError(InnError, ValueError)        wrong number of inputs at call time
     ├── ConditionError(InnError, ValueError, TypeError)  missing, extra or unused conditions
     ├── ShapeError(InnError, ValueError, RuntimeError)   wrong tensor shapes or batch sizes
-    └── RecomputationError(InnError, RuntimeError)   memory-efficient backward rebuilt wrong inputs
+    ├── RecomputationError(InnError, RuntimeError)   memory-efficient backward rebuilt wrong inputs
+    └── NonFiniteError(InnError, FloatingPointError)     a NaN or Inf (e.g. Flow.fit's loss)
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "InputCountError",
     "ModuleArgumentError",
     "NodeTypeError",
+    "NonFiniteError",
     "RecomputationError",
     "ShapeError",
     "with_context",
@@ -74,6 +76,10 @@ class RecomputationError(InnError, RuntimeError):
 
     Raised only inside :func:`inn.backprop.check_recomputation`.
     """
+
+
+class NonFiniteError(InnError, FloatingPointError):
+    """A NaN or Inf where a finite number is needed, e.g. ``Flow.fit``'s loss."""
 
 
 def with_context(error: BaseException, context: str) -> BaseException:
