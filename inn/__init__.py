@@ -6,15 +6,20 @@ public name of both is also available here, e.g. ``inn.GraphINN`` or ``inn.GLOWC
 
 from . import distributions, errors, framework, modules, nn, transformers, utils
 from .errors import (
+    ArgumentTypeError,
+    BlockIndexError,
     ConditionError,
     CycleError,
     DanglingError,
     GraphError,
     InnError,
     InputCountError,
+    InputTypeError,
     ModuleArgumentError,
     NodeTypeError,
+    NonFiniteError,
     ShapeError,
+    TorchScriptError,
 )
 from .flow import Flow, FlowDistribution
 from .framework import (
@@ -85,6 +90,8 @@ __all__ = [
     "ActNorm",
     "AffineCouplingOneSided",
     "AllInOneBlock",
+    "ArgumentTypeError",
+    "BlockIndexError",
     "Concat",
     "ConcatChannel",
     "ConditionError",
@@ -116,6 +123,7 @@ __all__ = [
     "InnError",
     "InputCountError",
     "InputNode",
+    "InputTypeError",
     "InvAutoAct",
     "InvAutoActFixed",
     "InvAutoActTwoSided",
@@ -133,6 +141,7 @@ __all__ = [
     "NICECouplingBlock",
     "Node",
     "NodeTypeError",
+    "NonFiniteError",
     "OrthogonalTransform",
     "OutputNode",
     "PermuteRandom",
@@ -146,6 +155,7 @@ __all__ = [
     "SplineCouplingBlock",
     "Split",
     "SplitChannel",
+    "TorchScriptError",
     "__version__",
     "collect_nodes",
     "distributions",

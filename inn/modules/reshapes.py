@@ -29,6 +29,7 @@ class _IRevNetResampling(InvertibleModule):
     """Shared body of the i-RevNet down- and upsampling; ``_up`` picks the direction."""
 
     _up: bool
+    any_float_dtype = True  # the kernel buffer is cast to the input's dtype per call
 
     def __init__(self, dims_in: Any, dims_c: Any = None, legacy_backend: bool = False) -> None:
         super().__init__(dims_in, dims_c)

@@ -168,6 +168,7 @@ class _HaarResampling(InvertibleModule):
     """Shared body of the Haar down- and upsampling; ``_up`` picks the direction."""
 
     _up: bool
+    any_float_dtype = True  # the kernel buffer is cast to the input's dtype per call
 
     def __init__(
         self,
