@@ -6,16 +6,20 @@ public name of both is also available here, e.g. ``inn.GraphINN`` or ``inn.GLOWC
 
 from . import datasets, distributions, errors, flows, framework, modules, nn, transformers, utils
 from .errors import (
+    ArgumentTypeError,
+    BlockIndexError,
     ConditionError,
     CycleError,
     DanglingError,
     GraphError,
     InnError,
     InputCountError,
+    InputTypeError,
     ModuleArgumentError,
     NodeTypeError,
     NonFiniteError,
     ShapeError,
+    TorchScriptError,
 )
 from .flow import Flow, FlowDistribution
 from .framework import (
@@ -90,6 +94,8 @@ __all__ = [
     "ActNorm",
     "AffineCouplingOneSided",
     "AllInOneBlock",
+    "ArgumentTypeError",
+    "BlockIndexError",
     "Concat",
     "ConcatChannel",
     "ConditionError",
@@ -121,6 +127,7 @@ __all__ = [
     "InnError",
     "InputCountError",
     "InputNode",
+    "InputTypeError",
     "InvAutoAct",
     "InvAutoActFixed",
     "InvAutoActTwoSided",
@@ -154,6 +161,7 @@ __all__ = [
     "SplineCouplingBlock",
     "Split",
     "SplitChannel",
+    "TorchScriptError",
     "UniformDequantization",
     "__version__",
     "bits_per_dim",
