@@ -141,7 +141,7 @@ def digits(split: str = "train", seed: int = 0, test_fraction: float = 0.2) -> T
 
     Returns a float tensor of shape ``(N, 1, 8, 8)``; a fixed seeded permutation splits it into
     ``"train"`` and ``"test"``. Dequantise with :class:`inn.modules.UniformDequantization`
-    (``levels=17``). Needs scikit-learn (``pip install inn[data]``).
+    (``levels=17``). Needs scikit-learn (``pip install 'inn-flows[data]'``).
 
     Raises:
         ImportError: Without scikit-learn.
@@ -152,7 +152,7 @@ def digits(split: str = "train", seed: int = 0, test_fraction: float = 0.2) -> T
     try:
         from sklearn.datasets import load_digits
     except ImportError as error:
-        raise ImportError("digits needs scikit-learn: `pip install inn[data]`.") from error
+        raise ImportError("digits needs scikit-learn: `pip install 'inn-flows[data]'`.") from error
     images = torch.as_tensor(load_digits().images, dtype=torch.get_default_dtype())
     order = torch.randperm(len(images), generator=_generator(seed))
     n_test = int(len(images) * test_fraction)

@@ -176,5 +176,5 @@ for ax, k in zip(axes, [0, 1], strict=True):
             label="flow samples")
     ax.set_yscale("log")
     ax.set_title(f"feature {k} (log scale: the tails)")
-axes[0].legend()
+axes[0].legend(loc="upper right")
 fig.tight_layout()
