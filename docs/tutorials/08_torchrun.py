@@ -41,6 +41,7 @@ import json, os, sys
 import torch
 import torch.distributed as dist
 import inn
+from inn.nn import mlp_subnet
 
 def build_flow():
     torch.manual_seed(0)                       # the same initial weights on every rank
