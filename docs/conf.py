@@ -61,6 +61,7 @@ sphinx_gallery_conf = {
     "write_computation_times": True,
     "first_notebook_cell": None,
     "matplotlib_animations": False,
+    "parallel": 2,  # CI has 2 cores; the tutorials run one thread each
 }
 
 # The benchmarks page's figure (matplotlib's plot directive), without source links.
