@@ -254,6 +254,7 @@ def test_non_finite_loss_names_epoch_step_and_batch():
 
 
 def test_per_batch_progress_bar(capsys):
+    pytest.importorskip("tqdm")
     make_flow().fit(make_data(64), epochs=2, batch_size=16, progress=True)
     err = capsys.readouterr().err
     assert "8/8" in err and "loss" in err
