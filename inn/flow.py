@@ -14,38 +14,12 @@ from torch.distributions import Distribution
 
 from .distributed import unwrap_parallel
 from .errors import ModuleArgumentError, ShapeError
+from .flow_bases import StandardNormal, check_sample_shape, draw, make_bases
 from .modules.base import InvertibleModule
 from .training import FitOptions, StepCallback, fit_flow
 from .utils import as_tuple, format_shape
 
 __all__ = ["Flow", "FlowDistribution", "StandardNormal"]
-
-
-class StandardNormal(nn.Module):
-    """A standard normal over ``event_shape`` with buffers, so ``.to()`` moves it.
-
-    Example:
-        >>> base = StandardNormal((2,)).double()
-        >>> base.sample((3,)).dtype, base.log_prob(torch.zeros(1, 2, dtype=torch.float64))
-        (torch.float64, tensor([-1.8379], dtype=torch.float64))
-    """
-
-    def __init__(self, event_shape: tuple[int, ...]) -> None:
-        super().__init__()
-        self.event_shape = torch.Size(event_shape)
-        self.register_buffer("loc", torch.zeros(()))
-        self.register_buffer("scale", torch.ones(()))
-
-    def log_prob(self, z: Tensor) -> Tensor:
-        """Log-density summed over the event axes."""
-        n = self.event_shape.numel()
-        dims = tuple(range(z.dim() - len(self.event_shape), z.dim()))
-        return -0.5 * (z**2).sum(dims) - 0.5 * n * math.log(2 * math.pi)
-
-    def sample(self, sample_shape: Any = ()) -> Tensor:
-        """Draw standard normal samples of shape ``(*sample_shape, *event_shape)``."""
-        shape = (*torch.Size(sample_shape), *self.event_shape)
-        return torch.randn(shape, dtype=self.loc.dtype, device=self.loc.device)
 
 
 class Flow(nn.Module):
@@ -80,39 +54,39 @@ class Flow(nn.Module):
         super().__init__()
         transform = unwrap_parallel(transform)  # Flow(DDP(net)): fit parallelises by itself
         dims_out = transform.output_dims(transform.dims_in)
-        if len(transform.dims_in) != 1 or len(dims_out) != 1:
+        if len(transform.dims_in) != 1 or not dims_out:
             raise ModuleArgumentError(
-                f"Flow needs a transform with one input and one output, got inputs "
+                f"Flow needs a transform with one input and at least one output, got inputs "
                 f"{transform.dims_in} and outputs {dims_out}."
             )
         self.transform = transform
-        self.event_shape = torch.Size(dims_out[0])
         self.input_shape = torch.Size(transform.dims_in[0])
-        if base is None:
-            base = StandardNormal(self.event_shape)
-        event = getattr(base, "event_shape", self.event_shape)
-        if torch.Size(event) != self.event_shape:
-            raise ModuleArgumentError(
-                f"Flow: the base distribution's event_shape {tuple(event)} differs from the "
-                f"transform's output shape {tuple(self.event_shape)}."
-            )
-        self.base = base
+        self.event_shapes = [torch.Size(shape) for shape in dims_out]
+        self.event_shape = self.event_shapes[0] if len(dims_out) == 1 else tuple(self.event_shapes)
+        self.base = make_bases(base, self.event_shapes)
 
-    def _run(self, x: Tensor, c: Any, rev: bool, jac: bool) -> tuple[Tensor, Tensor]:
-        (out,), log_jac_det = self.transform._call_as_block((x,), as_tuple(c), rev, jac)
-        return out, log_jac_det
+    @property
+    def bases(self) -> list:
+        """One base distribution per output of the transform."""
+        return [self.base] if len(self.event_shapes) == 1 else list(self.base)
+
+    def _run(self, x: tuple, c: Any, rev: bool, jac: bool) -> tuple[tuple, Tensor]:
+        return self.transform._call_as_block(x, as_tuple(c), rev, jac)
+
+    def _base_log_prob(self, z: tuple) -> Tensor:
+        return sum(base.log_prob(part) for base, part in zip(self.bases, z, strict=True))
 
     def log_prob(self, x: Tensor, c: Any = None) -> Tensor:
         """Log-density of ``x`` of shape ``(B, *input_shape)``; returns ``(B,)``."""
-        z, log_jac_det = self._run(x, c, rev=False, jac=True)
-        return self.base.log_prob(z) + log_jac_det
+        z, log_jac_det = self._run((x,), c, rev=False, jac=True)
+        return self._base_log_prob(z) + log_jac_det
 
     def forward(self, x: Tensor, c: Any = None) -> Tensor:
         """Same as :meth:`log_prob`."""
         return self.log_prob(x, c)
 
-    def _draw(self, n: int | tuple, c: Any, jac: bool) -> tuple[Tensor, Tensor, Tensor, tuple]:
-        sample_shape = (n,) if isinstance(n, int) else tuple(n)
+    def _draw(self, n: int | tuple, c: Any, jac: bool) -> tuple[Tensor, tuple, Tensor, tuple]:
+        sample_shape = check_sample_shape(n)
         count = math.prod(sample_shape)
         for i, cond in enumerate(as_tuple(c)):
             if isinstance(cond, Tensor) and cond.shape[0] != count:
@@ -120,19 +94,16 @@ class Flow(nn.Module):
                     f"Flow.sample: condition {i} has batch size {cond.shape[0]}, but {count} "
                     f"samples were asked for (conditions are never broadcast)."
                 )
-        if isinstance(self.base, Distribution):
-            z = self.base.rsample((count,)) if self.base.has_rsample else self.base.sample(
-                (count,))
-        else:
-            z = self.base.sample((count,))
-        x, log_jac_det = self._run(z, c, rev=True, jac=jac)
+        z = tuple(draw(base, count) for base in self.bases)
+        (x,), log_jac_det = self._run(z, c, rev=True, jac=jac)
         return x, z, log_jac_det, sample_shape
 
     def sample(self, n: int | tuple, c: Any = None) -> Tensor:
         """Draw samples ``x = f^{-1}(z)``, ``z ~ base``, of shape ``(*n, *input_shape)``.
 
         Raises:
-            ShapeError: If a condition's batch size is not the number of samples.
+            ShapeError: If ``n`` is not a non-negative int (or a tuple of them), or a
+                condition's batch size is not the number of samples.
         """
         x, _, _, sample_shape = self._draw(n, c, jac=False)
         return x.reshape(*sample_shape, *self.input_shape)
@@ -140,7 +111,7 @@ class Flow(nn.Module):
     def sample_and_log_prob(self, n: int | tuple, c: Any = None) -> tuple[Tensor, Tensor]:
         """Draw samples and their log-density in one reverse pass."""
         x, z, log_jac_det_rev, sample_shape = self._draw(n, c, jac=True)
-        log_prob = self.base.log_prob(z) - log_jac_det_rev
+        log_prob = self._base_log_prob(z) - log_jac_det_rev
         return x.reshape(*sample_shape, *self.input_shape), log_prob.reshape(sample_shape)
 
     def distribution(self, c: Any = None) -> FlowDistribution:

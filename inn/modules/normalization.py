@@ -57,6 +57,8 @@ class ActNorm(InvertibleModule):
         (True, tensor(True))
     """
 
+    exact_inverse = True  # see InvertibleModule.exact_inverse
+
     def __init__(self, dims_in: Any, dims_c: Any = None, init_data: Tensor | None = None) -> None:
         super().__init__(dims_in, dims_c)
         shape = single_input_shape(self)
