@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import torch.nn as nn
@@ -34,11 +35,14 @@ def glow_subnet(hidden_channels: int, activation: type[nn.Module] = nn.ReLU) -> 
         >>> glow_subnet(16)(2, 4)(torch.randn(1, 2, 8, 8)).shape
         torch.Size([1, 4, 8, 8])
     """
-    def build(c_in: int, c_out: int) -> nn.Sequential:
-        return nn.Sequential(nn.Conv2d(c_in, hidden_channels, 3, padding=1), activation(),
-                             nn.Conv2d(hidden_channels, hidden_channels, 1), activation(),
-                             nn.Conv2d(hidden_channels, c_out, 3, padding=1))
-    return build
+    return partial(_build_glow_subnet, hidden_channels, activation)  # picklable, no closure
+
+
+def _build_glow_subnet(hidden_channels: int, activation: type[nn.Module], c_in: int,
+                       c_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, hidden_channels, 3, padding=1), activation(),
+                         nn.Conv2d(hidden_channels, hidden_channels, 1), activation(),
+                         nn.Conv2d(hidden_channels, c_out, 3, padding=1))
 
 
 class BroadcastContext(nn.Module):
@@ -143,7 +147,7 @@ def Glow(shape: Sequence[int], context: int = 0, levels: int = 3,
             h = _add(nodes, Node(h, ActNorm, name=f"actnorm{name}"))
             h = _add(nodes, Node(h, InvertibleLinear, name=f"conv1x1_{name}"))
             h = _add(nodes, Node(h, CouplingBlock, {
-                "transformer": lambda: Affine(clamp=clamp), "subnet_constructor": subnet,
+                "transformer": partial(Affine, clamp=clamp), "subnet_constructor": subnet,
                 "init_identity": True}, conditions=conds, name=f"coupling{name}"))
         if level < levels - 1:
             split = _add(nodes, Node(h, Split, name=f"split{level}"))
