@@ -53,8 +53,9 @@ def interrupt_at(step):
     return callback
 
 
-@pytest.mark.parametrize("loader", [False, True], ids=["tensor", "shuffling-dataloader"])
-def test_resumed_run_equals_uninterrupted(tmp_path, loader):
+@pytest.mark.parametrize(("loader", "stop"), [(False, 11), (True, 11), (False, 6)],
+                         ids=["tensor", "shuffling-dataloader", "tensor-at-epoch-end"])
+def test_resumed_run_equals_uninterrupted(tmp_path, loader, stop):
     data = make_data()
     if loader:  # a user's loader shuffles from the global RNG: resume must replay it
         data = DataLoader(TensorDataset(data), batch_size=8, shuffle=True)
@@ -69,14 +70,16 @@ def test_resumed_run_equals_uninterrupted(tmp_path, loader):
     flow = make_flow()
     path = tmp_path / "run.pt"
     torch.manual_seed(0)
-    with pytest.raises(Interrupt):  # mid-epoch 1 (6 steps per epoch); checkpoint at step 9
-        flow.fit(data, checkpoint=path, checkpoint_every=3, on_step=interrupt_at(11), **kwargs)
+    with pytest.raises(Interrupt):  # 6 steps per epoch: step 11 is mid-epoch 1 (checkpoint at
+        # step 9), step 6 ends epoch 0 (checkpointed before the epoch is closed)
+        flow.fit(data, checkpoint=path, checkpoint_every=3, on_step=interrupt_at(stop),
+                 **kwargs)
     torch.manual_seed(123)  # resuming restores the RNG states, whatever they are now
     resumed = make_flow()
     seen = []
     history = resumed.fit(data, checkpoint=path, checkpoint_every=3,
                           on_step=lambda info: seen.append(info.step), **kwargs)
-    assert seen[0] == 10 and seen[-1] == 18
+    assert seen[0] == (10 if stop == 11 else 7) and seen[-1] == 18
     assert history == expected
     assert_same(params(resumed), params(reference), atol=1e-12)
     # a finished run's checkpoint resumes to the end at once
