@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from ..flow import Flow
@@ -55,7 +56,7 @@ def NSF(features: int, context: int = 0, transforms: int = 3,
         torch.Size([4])
     """
     check_count(bins, "bins", "NSF", 2)
-    transformer = lambda: RationalQuadratic(-bound, bound, n_bins=bins)  # noqa: E731
+    transformer = partial(RationalQuadratic, -bound, bound, n_bins=bins)
     return _spline_flow(features, context, transforms, hidden_features, autoregressive, "NSF",
                         transformer, **kwargs)
 
@@ -92,8 +93,7 @@ def NCSF(features: int, context: int = 0, transforms: int = 3,
     check_count(bins, "bins", "NCSF", 2)
     check_count(features, "features", "NCSF")
     autoregressive = kwargs.pop("autoregressive", features == 1)
-    transformer = lambda: RationalQuadratic(-math.pi, math.pi, n_bins=bins,  # noqa: E731
-                                            circular=True)
+    transformer = partial(RationalQuadratic, -math.pi, math.pi, n_bins=bins, circular=True)
     base = BoxUniform((features,), -math.pi, math.pi)
     return _spline_flow(features, context, transforms, hidden_features, autoregressive, "NCSF",
                         transformer, base=base, **kwargs)
