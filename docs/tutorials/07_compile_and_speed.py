@@ -96,6 +96,6 @@ print(f"largest parameter difference after 5 epochs: {difference:.1e}")
 #   many blocks): fusion removes kernel launches and the Python between them;
 # * on GPUs, where launch overhead matters most.
 #
-# Measure on your own machine and sizes (``benchmarks/`` has the scripts).
-# * Keep shapes fixed (``drop_last`` batches, or ``{"dynamic": True}`` in the options) so the
-#   graph is not compiled again for a new batch size.
+# Keep shapes fixed (``drop_last`` batches, or ``{"dynamic": True}`` in the options) so the
+# graph is not compiled again for a new batch size, and measure on your own machine and sizes
+# (``benchmarks/`` has the scripts).
