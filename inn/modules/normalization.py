@@ -81,6 +81,13 @@ class ActNorm(InvertibleModule):
                 f"got {tuple(batch.shape)}."
             )
         axes = [0, *range(2, batch.dim())]
+        per_channel = batch.numel() // max(batch.shape[1], 1)
+        if per_channel < 2:  # std of one value is NaN (and torch warns), not "zero"
+            raise ModuleArgumentError(
+                f"ActNorm cannot initialise from {per_channel} value(s) per channel (data of "
+                f"shape {tuple(batch.shape)}): the first batch needs at least 2 values per "
+                f"channel, or pass init_data."
+            )
         std = batch.std(dim=axes, keepdim=True)
         if not bool((std > 0).all()):
             raise ModuleArgumentError(
