@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 
 from .errors import ArgumentTypeError
 
-__all__ = ["accepted_keywords", "check_keywords"]
+__all__ = ["accepted_keywords", "check_arguments", "check_keywords"]
 
 _ACCEPTED: dict[type, tuple[str, ...] | None] = {}
 _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
@@ -101,3 +101,37 @@ def check_keywords(
         f"{who} got an unexpected keyword argument {unknown[0]!r}{hint} Accepted keywords: "
         f"{', '.join(shown)}."
     )
+
+
+_SIGNATURES: dict[type, inspect.Signature | None] = {}
+
+
+def check_arguments(cls: type, args: tuple, kwargs: dict) -> None:
+    """Check a constructor call: unknown keywords, missing required and surplus arguments.
+
+    Raises:
+        ArgumentTypeError: For an unknown keyword (see :func:`check_keywords`), a missing
+            required argument or too many positional ones, naming the public class.
+
+    Example:
+        >>> from inn.modules import GLOWCouplingBlock
+        >>> check_arguments(GLOWCouplingBlock, (), {"subnet_constructor": None})
+        Traceback (most recent call last):
+        ...
+        inn.errors.ArgumentTypeError: GLOWCouplingBlock(...): missing a required argument: 'dims_in'.
+    """  # noqa: E501
+    if kwargs:
+        check_keywords(cls, kwargs)
+    if cls not in _SIGNATURES:
+        init = next((_init_of(k) for k in cls.__mro__ if _init_of(k) is not None), None)
+        try:
+            _SIGNATURES[cls] = inspect.signature(init)
+        except (TypeError, ValueError):
+            _SIGNATURES[cls] = None
+    signature = _SIGNATURES[cls]
+    if signature is None:
+        return
+    try:
+        signature.bind(None, *args, **kwargs)
+    except TypeError as error:
+        raise ArgumentTypeError(f"{cls.__name__}(...): {error}.") from None

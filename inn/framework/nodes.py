@@ -13,7 +13,7 @@ from typing import Any
 import torch.nn as nn
 
 from ..errors import GraphError, InnError, ModuleArgumentError, NodeTypeError, with_context
-from ..keywords import check_keywords
+from ..keywords import check_arguments
 from ..utils import ShapeList, normalize_dims
 
 __all__ = ["AbstractNode", "Connection", "Node", "collect_nodes"]
@@ -152,8 +152,8 @@ class AbstractNode:
 
     def __new__(cls, *args: Any, **kwargs: Any) -> AbstractNode:
         """Reject unknown keywords before ``__init__``, naming the class and the closest one."""
-        if kwargs:  # Node(..., nmae="x") names Node and suggests name=
-            check_keywords(cls, kwargs)
+        if args or kwargs:  # not for copy/pickle, which call cls.__new__(cls)
+            check_arguments(cls, args, kwargs)
         return super().__new__(cls)
 
 

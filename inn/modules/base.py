@@ -8,7 +8,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from ..errors import ArgumentTypeError, TorchScriptError, with_context
-from ..keywords import check_keywords
+from ..keywords import check_arguments
 from ..utils import ShapeList, as_tuple, normalize_dims
 from ..validation import (
     check_conditions,
@@ -76,8 +76,8 @@ class InvertibleModule(nn.Module):
 
     def __new__(cls, *args: Any, **kwargs: Any) -> InvertibleModule:
         """Reject unknown keywords before ``__init__``, naming the class and the closest one."""
-        if kwargs:  # unknown keywords name the public class and the closest match
-            check_keywords(cls, kwargs)
+        if args or kwargs:  # not for copy/pickle, which call cls.__new__(cls)
+            check_arguments(cls, args, kwargs)
         return super().__new__(cls)
 
     def __init__(self, dims_in: Any, dims_c: Any = None) -> None:

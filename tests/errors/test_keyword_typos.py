@@ -101,3 +101,17 @@ def test_user_module_typos_are_caught_too():
 
     with pytest.raises(inn.ArgumentTypeError, match=r"Scale.*'facter'; did you mean 'factor'"):
         Scale([(3,)], facter=3.0)
+
+
+@pytest.mark.parametrize(("trigger", "pattern"), [
+    (lambda: Fm.CouplingBlock([(4,)], subnet_constructor=mlp_subnet),
+     r"CouplingBlock\(\.\.\.\): missing a required argument: 'transformer'"),
+    (lambda: Fm.GLOWCouplingBlock(subnet_constructor=mlp_subnet),
+     r"GLOWCouplingBlock\(\.\.\.\): missing a required argument: 'dims_in'"),
+    (lambda: Fm.PermuteRandom([(4,)], None, 1, 2),
+     r"PermuteRandom\(\.\.\.\): too many positional arguments"),
+    (lambda: Ff.Node(Ff.InputNode(3)), r"Node\(\.\.\.\): missing a required argument"),
+])
+def test_missing_and_surplus_arguments_name_the_public_class(trigger, pattern):
+    with pytest.raises(inn.ArgumentTypeError, match=pattern):
+        trigger()
