@@ -4,7 +4,7 @@
 public name of both is also available here, e.g. ``inn.GraphINN`` or ``inn.GLOWCouplingBlock``.
 """
 
-from . import distributions, errors, framework, modules, nn, transformers, utils
+from . import datasets, distributions, errors, flows, framework, modules, nn, transformers, utils
 from .errors import (
     ArgumentTypeError,
     BlockIndexError,
@@ -70,6 +70,7 @@ from .modules import (
     IRevNetUpsampling,
     LearnedElementwiseScaling,
     LinearSpline,
+    LogitTransform,
     MaskedAutoregressive,
     NICECouplingBlock,
     OrthogonalTransform,
@@ -77,9 +78,12 @@ from .modules import (
     RationalQuadraticSpline,
     Reshape,
     RNVPCouplingBlock,
+    ScaleToUnit,
     SplineCouplingBlock,
     Split,
     SplitChannel,
+    UniformDequantization,
+    bits_per_dim,
 )
 from .validation import set_validation, validation_enabled
 
@@ -136,6 +140,7 @@ __all__ = [
     "InvertibleSigmoid",
     "LearnedElementwiseScaling",
     "LinearSpline",
+    "LogitTransform",
     "MaskedAutoregressive",
     "ModuleArgumentError",
     "NICECouplingBlock",
@@ -150,16 +155,21 @@ __all__ = [
     "Reshape",
     "ReversibleGraphNet",
     "ReversibleSequential",
+    "ScaleToUnit",
     "SequenceINN",
     "ShapeError",
     "SplineCouplingBlock",
     "Split",
     "SplitChannel",
     "TorchScriptError",
+    "UniformDequantization",
     "__version__",
+    "bits_per_dim",
     "collect_nodes",
+    "datasets",
     "distributions",
     "errors",
+    "flows",
     "framework",
     "modules",
     "nn",

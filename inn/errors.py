@@ -14,8 +14,9 @@ the builtin that FrEIA raises in the same situation, so ``except ValueError`` (o
     ├── InputCountError(InnError, ValueError)        wrong number of inputs at call time
     ├── ConditionError(InnError, ValueError, TypeError)  missing, extra or unused conditions
     ├── ShapeError(InnError, ValueError, RuntimeError)   wrong tensor shapes or batch sizes
+    ├── RecomputationError(InnError, RuntimeError)   memory-efficient backward rebuilt wrong inputs
     ├── InputTypeError(InnError, TypeError, RuntimeError)  no tensor, wrong dtype or device
-    ├── NonFiniteError(InnError, FloatingPointError)  NaN/Inf found by set_validation("full")
+    ├── NonFiniteError(InnError, FloatingPointError)  NaN or Inf (set_validation("full"), fit)
     ├── BlockIndexError(InnError, IndexError)        a block index out of range
     └── TorchScriptError(InnError, RuntimeError)     torch.jit.script is not supported
 """
@@ -35,6 +36,7 @@ __all__ = [
     "ModuleArgumentError",
     "NodeTypeError",
     "NonFiniteError",
+    "RecomputationError",
     "ShapeError",
     "TorchScriptError",
     "with_context",
@@ -81,6 +83,13 @@ class ShapeError(InnError, ValueError, RuntimeError):
     """A tensor has the wrong shape or batch size."""
 
 
+class RecomputationError(InnError, RuntimeError):
+    """Inputs rebuilt by inverting a block differ from the true ones beyond the tolerance.
+
+    Raised only inside :func:`inn.backprop.check_recomputation`.
+    """
+
+
 class InputTypeError(InnError, TypeError, RuntimeError):
     """An input is no tensor (a numpy array, a dict, numbers), or has the wrong dtype or device.
 
@@ -89,7 +98,7 @@ class InputTypeError(InnError, TypeError, RuntimeError):
 
 
 class NonFiniteError(InnError, FloatingPointError):
-    """A NaN or Inf in an input, output or log-det, found by ``set_validation("full")``."""
+    """A NaN or Inf: an input, output or log-det (``set_validation("full")``), or a fit's loss."""
 
 
 class BlockIndexError(InnError, IndexError):

@@ -167,6 +167,9 @@ def _as_batch_log_det(log_jac_det: Any, reference: Tensor) -> Tensor | None:
                       device=reference.device)
 
 
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
 def accumulate_log_det(total: Tensor | None, log_jac_det: Any, reference: Tensor) -> Tensor | None:
     """Add one block's log-det to the running total.
 
@@ -178,6 +181,9 @@ def accumulate_log_det(total: Tensor | None, log_jac_det: Any, reference: Tensor
         log_jac_det = _as_batch_log_det(log_jac_det, reference)
         if log_jac_det is None:
             return total
+    if log_jac_det.dtype in _LOW_PRECISION and reference.dtype not in _LOW_PRECISION:
+        # under autocast a block may return a bf16/fp16 log-det: sum in the input's dtype
+        log_jac_det = log_jac_det.to(reference.dtype)
     if total is None:
         return log_jac_det
     if log_jac_det.dim() == total.dim():

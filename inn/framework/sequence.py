@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import torch
 import torch.nn as nn
 from torch import Tensor
 
+from .. import backprop
 from ..errors import (
     BlockIndexError,
     ConditionError,
@@ -51,6 +53,9 @@ class SequenceINN(InvertibleModule):
     Args:
         *dims: The input shape, e.g. ``SequenceINN(3, 32, 32)``.
         force_tuple_output: Return a 1-tuple instead of a bare tensor.
+        memory_efficient: Train with activation memory that does not grow with depth: blocks
+            with ``exact_inverse`` rebuild their inputs during backward (see
+            :mod:`inn.backprop`). Also a settable attribute.
 
     Attributes:
         shapes: The shapes along the chain, starting with ``dims``.
@@ -73,7 +78,9 @@ class SequenceINN(InvertibleModule):
 
     multi_dim_log_det = True  # nested containers have checked their own blocks' log-dets
 
-    def __init__(self, *dims: int, force_tuple_output: bool = False) -> None:
+    def __init__(
+        self, *dims: int, force_tuple_output: bool = False, memory_efficient: bool = False
+    ) -> None:
         if not dims or any(isinstance(d, bool) or not isinstance(d, int) for d in dims):
             raise ModuleArgumentError(
                 f"SequenceINN needs its input shape as ints, e.g. SequenceINN(3, 32, 32); "
@@ -84,6 +91,7 @@ class SequenceINN(InvertibleModule):
         self.conditions: list[CondIndex] = []
         self.module_list = nn.ModuleList()
         self.force_tuple_output = force_tuple_output
+        self.memory_efficient = memory_efficient
         self._condition_shapes: dict[int, Shape] = {}
         self._update_dims_c()
 
@@ -203,6 +211,11 @@ class SequenceINN(InvertibleModule):
         self.module_list[position] = value
         self._update_dims_c()
 
+    @property
+    def exact_inverse(self) -> bool:  # type: ignore[override]
+        """Whether every block declares ``exact_inverse``."""
+        return all(getattr(b, "exact_inverse", False) for b in self.module_list)
+
     def __len__(self) -> int:
         return len(self.module_list)
 
@@ -250,6 +263,8 @@ class SequenceINN(InvertibleModule):
     def _call_as_block(self, x_or_z: tuple, c: tuple, rev: bool, jac: bool) -> tuple:
         if validation_enabled():
             self._check_call(x_or_z, c, rev)
+        if self.memory_efficient and torch.is_grad_enabled():
+            return backprop.run_sequence(self, x_or_z, c, rev, jac)
         x = x_or_z[0]
         total = None
         # the blocks as a plain list: ModuleList indexing costs microseconds per block

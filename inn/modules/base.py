@@ -69,6 +69,18 @@ class InvertibleModule(nn.Module):
     #: reject such a log-det from any other module, since it would broadcast silently.
     multi_dim_log_det: bool = False
 
+    #: Whether :meth:`_inverse` undoes :meth:`_forward` exactly, up to floating-point rounding.
+    #: Memory-efficient containers (``memory_efficient=True``) rebuild the inputs of such blocks
+    #: from their outputs during backward instead of keeping them. Built-in modules declare it;
+    #: it is ``False`` by default and, for subclasses defined outside ``inn``, unless the
+    #: subclass itself sets it (overriding a built-in's hooks may break the inverse).
+    exact_inverse: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "exact_inverse" not in cls.__dict__ and not cls.__module__.startswith("inn."):
+            cls.exact_inverse = False
+
     #: Set by modules whose floating buffers are constants cast to the input's dtype at each call
     #: (Haar and i-RevNet kernels): they accept any floating dtype, so their buffers do not fix
     #: the dtype that inputs must have (see ``inn.validation.reference_tensor``).

@@ -40,6 +40,8 @@ class PermuteRandom(InvertibleModule):
         tensor([[2., 3., 1., 0.]])
     """
 
+    exact_inverse = True  # see InvertibleModule.exact_inverse
+
     def __init__(self, dims_in: Any, dims_c: Any = None, seed: int | None = None) -> None:
         super().__init__(dims_in, dims_c)
         self.in_channels = single_input_shape(self)[0]

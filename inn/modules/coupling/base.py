@@ -92,6 +92,8 @@ class CouplingBase(InvertibleModule):
             spatial shape differs from the input's.
     """
 
+    exact_inverse = True  # see InvertibleModule.exact_inverse
+
     _steps: Sequence[Step] = ()
 
     def __init__(
