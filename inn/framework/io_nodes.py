@@ -9,6 +9,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from ..errors import GraphError, InnError, ModuleArgumentError, NodeTypeError, with_context
+from ..keywords import check_keywords
 from ..modules.base import InvertibleModule
 from ..utils import Shape, ShapeList, normalize_dims
 from .nodes import AbstractNode
@@ -122,6 +123,8 @@ class FeedForwardNode(AbstractNode):
             module = self.module_type
             self.module_type = type(module)
         elif callable(self.module_type):
+            if isinstance(self.module_type, type) and self.module_args:
+                check_keywords(self.module_type, self.module_args, context=self._context())
             try:
                 module = self.module_type(**(self.module_args or {}))
             except InnError as error:

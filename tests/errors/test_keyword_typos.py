@@ -49,6 +49,11 @@ CASES = [
     ("container", lambda: Ff.SequenceINN(4, force_tuple=True),
      r"SequenceINN.*'force_tuple'; did you mean 'force_tuple_output'\?"),
     ("graph", lambda: Ff.GraphINN([], verbos=True), r"GraphINN.*'verbos'; did you mean 'verbose'"),
+    ("feed_forward_module_args", lambda: Ff.FeedForwardNode(
+        Ff.ConditionNode(2), (3,), torch.nn.Linear, {"in_feature": 2, "out_features": 3},
+        name="ff"),
+     r"Node 'ff' \(Linear\) got an unexpected keyword argument 'in_feature'; did you mean "
+     r"'in_features'\?"),
     ("no_close_match", lambda: Fm.PermuteRandom([(4,)], zzz=1),
      r"PermuteRandom got an unexpected keyword argument 'zzz'\. Accepted keywords: dims_in, "
      r"dims_c, seed\."),
