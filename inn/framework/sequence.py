@@ -144,6 +144,7 @@ class SequenceINN(InvertibleModule):
         self._update_dims_c()
 
     def _update_dims_c(self) -> None:
+        self.__dict__.pop("_reference_tensor", None)  # blocks changed: re-read the dtype
         dims_c = []
         while len(dims_c) in self._condition_shapes:
             dims_c.append(self._condition_shapes[len(dims_c)])

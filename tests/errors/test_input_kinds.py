@@ -123,3 +123,12 @@ def test_validation_off_skips_the_kind_checks():
     with inn.set_validation(False), pytest.raises(RuntimeError) as info:
         sequence()(X.double(), c=[C])
     assert not isinstance(info.value, inn.InnError)  # torch's own error: checks were off
+
+
+def test_appending_after_a_call_updates_the_dtype_check():
+    seq = Ff.SequenceINN(4)
+    seq.append(Fm.PermuteRandom, seed=0)
+    seq(X.double())  # no floating state yet: any float dtype
+    seq.append(Fm.GLOWCouplingBlock, subnet_constructor=mlp_subnet)
+    with pytest.raises(inn.InputTypeError, match=r"got dtype torch.float64.*torch.float32"):
+        seq(X.double())
