@@ -43,11 +43,14 @@ def _exercise(net, data, warmup_scale=0.1):
 
 
 @FUZZ
-@given(plan=dag_plans(), data=st.data())
-def test_random_dags_are_exact_or_raise_inn_errors(plan, data):
+@given(plan=dag_plans(), memory_efficient=st.booleans(), data=st.data())
+def test_random_dags_are_exact_or_raise_inn_errors(plan, memory_efficient, data):
+    """``memory_efficient`` runs the invertible-backprop path, whose custom backward the
+    autograd Jacobian then checks."""
     with time_limit():
         try:
-            net = Ff.GraphINN(build_dag(plan), force_tuple_output=True).double()
+            net = Ff.GraphINN(build_dag(plan), force_tuple_output=True,
+                              memory_efficient=memory_efficient).double()
         except inn.InnError:
             COUNTS["graphs_rejected"] += 1  # e.g. a split too small for a coupling
             return
