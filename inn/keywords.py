@@ -15,12 +15,13 @@ from __future__ import annotations
 import difflib
 import inspect
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import torch.nn as nn
 
 from .errors import ArgumentTypeError
 
-__all__ = ["accepted_keywords", "check_arguments", "check_keywords"]
+__all__ = ["CheckedNew", "accepted_keywords", "check_arguments", "check_keywords"]
 
 _ACCEPTED: dict[type, tuple[str, ...] | None] = {}
 _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
@@ -137,3 +138,19 @@ def check_arguments(cls: type, args: tuple, kwargs: dict) -> None:
         signature.bind(None, *args, **kwargs)
     except TypeError as error:
         raise ArgumentTypeError(f"{cls.__name__}(...): {error}.") from None
+
+
+class CheckedNew:
+    """The ``__new__`` of ``InvertibleModule`` and the graph nodes: checks the call first.
+
+    It runs :func:`check_arguments` before any ``__init__``, adding no frame between the caller
+    and ``__init__``. It is a callable object rather than a function, so that documentation
+    tools (Sphinx autodoc) show the signature of ``__init__``, not ``(*args, **kwargs)``. Calls
+    without arguments (``copy`` and ``pickle`` call ``cls.__new__(cls)``) are not checked.
+    """
+
+    def __call__(self, cls: type, *args: Any, **kwargs: Any) -> Any:
+        """Check the constructor arguments of ``cls`` and create the bare instance."""
+        if args or kwargs:
+            check_arguments(cls, args, kwargs)
+        return object.__new__(cls)

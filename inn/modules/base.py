@@ -8,7 +8,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from ..errors import ArgumentTypeError, TorchScriptError, with_context
-from ..keywords import check_arguments
+from ..keywords import CheckedNew
 from ..utils import ShapeList, as_tuple, normalize_dims
 from ..validation import (
     check_conditions,
@@ -86,11 +86,8 @@ class InvertibleModule(nn.Module):
     #: the dtype that inputs must have (see ``inn.validation.reference_tensor``).
     any_float_dtype: bool = False
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> InvertibleModule:
-        """Reject unknown keywords before ``__init__``, naming the class and the closest one."""
-        if args or kwargs:  # not for copy/pickle, which call cls.__new__(cls)
-            check_arguments(cls, args, kwargs)
-        return super().__new__(cls)
+    # unknown keywords, missing or surplus arguments name the public class (inn.keywords)
+    __new__ = staticmethod(CheckedNew())
 
     def __init__(self, dims_in: Any, dims_c: Any = None) -> None:
         super().__init__()
