@@ -153,6 +153,10 @@ class GraphINN(InvertibleModule):
 
         Raises:
             InputCountError, ConditionError, ShapeError: For wrong inputs or conditions.
+            InputTypeError: For non-tensors, integer or complex tensors, or a dtype or device
+                other than the network's.
+            NonFiniteError: Under ``set_validation("full")``, naming the first node that
+                produced NaN or Inf.
         """
         if x is not None:
             warnings.warn("GraphINN(x=...) is deprecated: pass the input as x_or_z.",

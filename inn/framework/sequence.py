@@ -256,6 +256,10 @@ class SequenceINN(InvertibleModule):
             InputCountError: For more than one input tensor.
             ConditionError: For missing, extra or unused conditions.
             ShapeError: For wrongly shaped inputs or conditions.
+            InputTypeError: For non-tensors, integer or complex tensors, or a dtype or device
+                other than the network's.
+            NonFiniteError: Under ``set_validation("full")``, naming the first block that
+                produced NaN or Inf.
         """
         out, log_jac_det = self._call_as_block(as_tuple(x_or_z, "input", self),
                                                as_tuple(c, "condition", self), rev, jac)

@@ -120,6 +120,10 @@ class InvertibleModule(nn.Module):
             InputCountError: If the number of tensors is wrong.
             ConditionError: If conditions are missing or superfluous.
             ShapeError: If a tensor has the wrong shape or batch size.
+            InputTypeError: For non-tensors (numpy arrays, dicts, numbers), integer or complex
+                tensors, or a dtype or device other than the module's.
+            NonFiniteError: Under ``set_validation("full")``, for NaN or Inf in an input, an
+                output or the log-det.
         """
         x_or_z = as_tuple(x_or_z, "input", self)
         c = as_tuple(c, "condition", self)
