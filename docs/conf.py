@@ -28,10 +28,11 @@ extensions = [
     "sphinx_gallery.gen_gallery",
     "matplotlib.sphinxext.plot_directive",
     "api_pages",
+    "readme_sections",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 # tutorials/ holds the scripts; sphinx-gallery writes their pages to generated/tutorials/.
-exclude_patterns = ["_build", "_ext", "tutorials", "Thumbs.db", ".DS_Store"]
+exclude_patterns = ["_build", "_ext", "_generated", "tutorials", "Thumbs.db", ".DS_Store"]
 
 # Autodoc: Google-style docstrings; type hints in the description, next to the argument.
 napoleon_google_docstring = True

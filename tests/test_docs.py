@@ -109,6 +109,23 @@ def test_every_source_page_is_in_the_site(site):
         assert f'href="howto/{page.stem}.html"' in howto
 
 
+def test_benchmarks_page_shows_the_readme_benchmark_sections(site):
+    import sys
+
+    sys.path.insert(0, str(DOCS / "_ext"))
+    from readme_sections import TITLE, benchmark_sections
+
+    readme = (DOCS.parent / "README.md").read_text()
+    titles = [t for t in re.findall(r"^## (.+)$", readme, flags=re.M) if TITLE.search(t)]
+    assert "Benchmarks" in titles
+    page = (site / "benchmarks.html").read_text()
+    for title in titles:
+        assert title.replace("`", "").split(" (")[0] in re.sub(r"<[^>]+>", "", page), title
+    assert "benchmark_figures.png" in page or "benchmark_figures" in page
+    rewritten = benchmark_sections("## Speed\n[a](docs/howto/x.md) ![m](docs/m.png) [s](b/s.py)\n")
+    assert rewritten == "## Speed\n[a](/howto/x.md) ![m](/m.png) s\n"
+
+
 def test_guide_examples_run(capsys):
     guide = (DOCS / "guide.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", guide, flags=re.S)
