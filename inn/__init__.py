@@ -4,7 +4,18 @@
 public name of both is also available here, e.g. ``inn.GraphINN`` or ``inn.GLOWCouplingBlock``.
 """
 
-from . import datasets, distributions, errors, flows, framework, modules, nn, transformers, utils
+from . import (
+    datasets,
+    distributions,
+    errors,
+    flows,
+    framework,
+    modules,
+    nn,
+    testing,
+    transformers,
+    utils,
+)
 from .errors import (
     ConditionError,
     CycleError,
@@ -13,6 +24,7 @@ from .errors import (
     InnError,
     InputCountError,
     ModuleArgumentError,
+    ModuleCheckError,
     NodeTypeError,
     ShapeError,
 )
@@ -135,6 +147,7 @@ __all__ = [
     "LogitTransform",
     "MaskedAutoregressive",
     "ModuleArgumentError",
+    "ModuleCheckError",
     "NICECouplingBlock",
     "Node",
     "NodeTypeError",
@@ -164,6 +177,7 @@ __all__ = [
     "modules",
     "nn",
     "set_validation",
+    "testing",
     "transformers",
     "utils",
     "validation_enabled",

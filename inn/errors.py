@@ -12,7 +12,8 @@ the builtin that FrEIA raises in the same situation, so ``except ValueError`` (o
     ├── ModuleArgumentError(InnError, ValueError)    bad constructor arguments
     ├── InputCountError(InnError, ValueError)        wrong number of inputs at call time
     ├── ConditionError(InnError, ValueError, TypeError)  missing, extra or unused conditions
-    └── ShapeError(InnError, ValueError, RuntimeError)   wrong tensor shapes or batch sizes
+    ├── ShapeError(InnError, ValueError, RuntimeError)   wrong tensor shapes or batch sizes
+    └── ModuleCheckError(InnError, AssertionError)   inn.testing.check_module found failures
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ __all__ = [
     "InnError",
     "InputCountError",
     "ModuleArgumentError",
+    "ModuleCheckError",
     "NodeTypeError",
     "ShapeError",
     "with_context",
@@ -65,6 +67,10 @@ class ConditionError(InnError, ValueError, TypeError):
 
 class ShapeError(InnError, ValueError, RuntimeError):
     """A tensor has the wrong shape or batch size."""
+
+
+class ModuleCheckError(InnError, AssertionError):
+    """:func:`inn.testing.check_module` found properties a module fails; lists all of them."""
 
 
 def with_context(error: BaseException, context: str) -> BaseException:
