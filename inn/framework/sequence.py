@@ -26,6 +26,7 @@ from .sequence_checks import (
     parse_cond,
     parse_cond_shape,
 )
+from .summary import sequence_summary
 
 __all__ = ["SequenceINN"]
 
@@ -171,6 +172,10 @@ class SequenceINN(InvertibleModule):
                     f"{context}: the replacement has {what} {actual}, expected {expected}."
                 )
         self.module_list[key] = value
+
+    def extra_repr(self) -> str:
+        """Block classes, shapes and conditions, one line each."""
+        return sequence_summary(self.module_list, self.shapes, self.conditions)
 
     def __len__(self) -> int:
         return len(self.module_list)
