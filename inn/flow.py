@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -11,10 +12,11 @@ import torch.nn as nn
 from torch import Tensor
 from torch.distributions import Distribution
 
+from .distributed import unwrap_parallel
 from .errors import ModuleArgumentError, ShapeError
 from .flow_bases import StandardNormal, check_sample_shape, draw, make_bases
 from .modules.base import InvertibleModule
-from .training import fit_flow
+from .training import FitOptions, StepCallback, fit_flow
 from .utils import as_tuple, format_shape
 
 __all__ = ["Flow", "FlowDistribution", "StandardNormal"]
@@ -50,6 +52,7 @@ class Flow(nn.Module):
 
     def __init__(self, transform: InvertibleModule, base: Any = None) -> None:
         super().__init__()
+        transform = unwrap_parallel(transform)  # Flow(DDP(net)): fit parallelises by itself
         dims_out = transform.output_dims(transform.dims_in)
         if len(transform.dims_in) != 1 or not dims_out:
             raise ModuleArgumentError(
@@ -129,35 +132,89 @@ class Flow(nn.Module):
         clip_grad_norm: float | None = None,
         scheduler: Any = None,
         callback: Callable[[int, dict], Any] | None = None,
+        device: torch.device | str | None = None,
+        compile: bool | dict = False,
+        checkpoint: str | os.PathLike | None = None,
+        checkpoint_every: int | None = None,
+        scheduler_interval: str = "epoch",
+        accumulate: int = 1,
+        precision: str | torch.dtype | None = None,
+        restore_best: bool = False,
+        on_step: StepCallback | Sequence[StepCallback] | None = None,
+        seed: int | None = None,
+        distributed: bool | None = None,
     ) -> dict[str, list[float]]:
-        """Fit by maximum likelihood: minimise the mean negative log-likelihood of ``data``.
+        r"""Fit by maximum likelihood: minimise the mean negative log-likelihood of ``data``.
+
+        Under ``torch.distributed`` (e.g. launched with ``torchrun``) this trains data-parallel
+        by itself: each rank reads its shard through a ``DistributedSampler`` (reshuffled per
+        epoch), gradients are averaged by ``DistributedDataParallel`` (which wraps a loss module
+        around the flow, so ``log_prob`` and ``sample`` stay on the plain flow), logging and
+        checkpoints happen on rank 0 only, and every rank ends with identical parameters. See
+        the "Training at scale" guide.
 
         Args:
             data: A tensor, a tuple ``(x, c_0, ...)`` of tensors, a ``Dataset`` or a
                 ``DataLoader`` yielding ``x`` or ``(x, c_0, ...)``.
             epochs: Passes over the data.
-            batch_size: Batch size (ignored for a ``DataLoader``).
+            batch_size: Batch size per rank (ignored for a ``DataLoader``).
             lr: Learning rate of the default Adam optimizer.
             optimizer: ``None`` (Adam), an optimizer instance, or a factory ``params -> optim``.
-            val_data: Validation data in the same forms, evaluated after every epoch.
-            progress: Show a tqdm bar (per-epoch lines if tqdm is missing).
+            val_data: Validation data in the same forms, evaluated after every epoch on every
+                rank; it never draws from the global RNG, so it does not change training.
+            progress: Show a per-batch tqdm bar on rank 0 (``pip install inn-flows[progress]``;
+                without tqdm, one line per epoch is printed).
             weight_decay: Weight decay of the default optimizer.
-            clip_grad_norm: Clip the gradient norm to this value.
-            scheduler: A learning-rate scheduler, or a factory ``optimizer -> scheduler``;
-                stepped once per epoch.
+            clip_grad_norm: Clip the gradient norm to this value before each optimizer step.
+            scheduler: A learning-rate scheduler, or a factory ``optimizer -> scheduler``.
             callback: Called as ``callback(epoch, history)`` after every epoch; returning
                 ``True`` stops training.
+            device: Move the flow there first (and every batch, as the data arrives).
+            compile: Compile the training step (forward, loss, backward, optimizer step) with
+                ``torch.compile``; ``True`` or a dict of ``torch.compile`` options, e.g.
+                ``{"mode": "max-autotune"}``.
+            checkpoint: A file path. If it exists, training resumes from it exactly (model,
+                optimizer, scheduler, grad scaler, epoch, step, data order and RNG states);
+                it is written after every epoch and every ``checkpoint_every`` steps.
+            checkpoint_every: Also write the checkpoint every this many optimizer steps.
+            scheduler_interval: Step the scheduler per ``"epoch"`` or per optimizer ``"step"``.
+            accumulate: Average the gradients of this many batches per optimizer step.
+            precision: ``None`` (the flow's dtype), ``"bf16"`` or ``"fp16"``: autocast the
+                flow; log-dets and the loss are summed in float32, and fp16 uses a GradScaler.
+            restore_best: Load the parameters of the epoch with the lowest validation loss at
+                the end (needs ``val_data``).
+            on_step: A callable, or a sequence of callables, called with a
+                :class:`inn.training.StepInfo` (``epoch``, ``step``, ``batch``, ``loss``,
+                ``lr``) after every optimizer step; returning ``True`` stops training.
+            seed: Seed of the data order (default: drawn once from the global RNG).
+            distributed: ``None`` trains data-parallel when a process group with more than one
+                rank is initialised; ``False`` never does.
 
         Returns:
             ``{"loss": [...], "val_loss": [...]}``, one mean NLL per epoch.
 
         Raises:
-            FloatingPointError: If the loss becomes NaN or infinite.
+            NonFiniteError: If the loss becomes NaN or infinite (also a ``FloatingPointError``);
+                the message names the epoch, the step and the batch.
+            ModuleArgumentError: For bad arguments (e.g. ``batch_size=0``) or a file at
+                ``checkpoint`` that is no ``Flow.fit`` checkpoint.
+
+        Example:
+            >>> import inn, torch.nn as nn
+            >>> seq = inn.SequenceINN(2)
+            >>> seq.append(inn.GLOWCouplingBlock, subnet_constructor=nn.Linear)
+            >>> history = inn.Flow(seq).fit(torch.randn(64, 2), epochs=2, progress=False)
+            >>> len(history["loss"])
+            2
         """
-        return fit_flow(self, data, epochs=epochs, batch_size=batch_size, lr=lr,
-                        optimizer=optimizer, val_data=val_data, progress=progress,
-                        weight_decay=weight_decay, clip_grad_norm=clip_grad_norm,
-                        scheduler=scheduler, callback=callback)
+        options = FitOptions(
+            epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
+            val_data=val_data, progress=progress, weight_decay=weight_decay,
+            clip_grad_norm=clip_grad_norm, scheduler=scheduler, callback=callback, device=device,
+            compile=compile, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+            scheduler_interval=scheduler_interval, accumulate=accumulate, precision=precision,
+            restore_best=restore_best, on_step=on_step, seed=seed, distributed=distributed)
+        return fit_flow(self, data, options)
 
 
 class FlowDistribution(Distribution):

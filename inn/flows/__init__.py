@@ -14,8 +14,20 @@ Example:
 from .autoregressive import IAF, MAF, autoregressive_flow
 from .builder import alternating_mask, sequence_flow
 from .coupling import NICE, RealNVP, coupling_flow
-from .glow import Glow, glow_subnet
+from .glow import Glow, GlowSubnet
 from .spline import NCSF, NSF
 
-__all__ = ["IAF", "MAF", "NCSF", "NICE", "NSF", "Glow", "RealNVP", "alternating_mask",
-           "autoregressive_flow", "coupling_flow", "glow_subnet", "sequence_flow"]
+__all__ = [
+           "IAF",
+           "MAF",
+           "NCSF",
+           "NICE",
+           "NSF",
+           "Glow",
+           "GlowSubnet",
+           "RealNVP",
+           "alternating_mask",
+           "autoregressive_flow",
+           "coupling_flow",
+           "sequence_flow",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import torch.nn as nn
@@ -62,7 +63,7 @@ def RealNVP(features: int, context: int = 0, transforms: int = 4,
     """
     clamp = kwargs.pop("clamp", 2.0)
     return coupling_flow(features, context, transforms, hidden_features,
-                         lambda: Affine(clamp=clamp), owner="RealNVP", **kwargs)
+                         partial(Affine, clamp=clamp), owner="RealNVP", **kwargs)
 
 
 def NICE(features: int, context: int = 0, transforms: int = 4,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import torch.nn as nn
@@ -22,23 +24,32 @@ from ..modules import (
 from ..transformers import Affine
 from .builder import check_count
 
-__all__ = ["BroadcastContext", "Glow", "glow_subnet"]
+__all__ = ["BroadcastContext", "Glow", "GlowSubnet"]
 
 SQUEEZES = {"haar": HaarDownsampling, "irevnet": IRevNetDownsampling}
 
 
-def glow_subnet(hidden_channels: int, activation: type[nn.Module] = nn.ReLU) -> Any:
+@dataclass(frozen=True)
+class GlowSubnet:
     """Glow's coupling network: 3x3 conv, 1x1 conv, 3x3 conv (the last one zeroed by the block).
 
+    A picklable ``subnet_constructor`` (a class, not a closure), so whole Glow models survive
+    ``torch.save`` / ``torch.load``.
+
     Example:
-        >>> glow_subnet(16)(2, 4)(torch.randn(1, 2, 8, 8)).shape
+        >>> GlowSubnet(16)(2, 4)(torch.randn(1, 2, 8, 8)).shape
         torch.Size([1, 4, 8, 8])
     """
-    def build(c_in: int, c_out: int) -> nn.Sequential:
-        return nn.Sequential(nn.Conv2d(c_in, hidden_channels, 3, padding=1), activation(),
-                             nn.Conv2d(hidden_channels, hidden_channels, 1), activation(),
-                             nn.Conv2d(hidden_channels, c_out, 3, padding=1))
-    return build
+
+    hidden_channels: int
+    activation: type[nn.Module] = nn.ReLU
+
+    def __call__(self, c_in: int, c_out: int) -> nn.Sequential:
+        """Build the network from ``c_in`` to ``c_out`` channels."""
+        hidden, activation = self.hidden_channels, self.activation
+        return nn.Sequential(nn.Conv2d(c_in, hidden, 3, padding=1), activation(),
+                             nn.Conv2d(hidden, hidden, 1), activation(),
+                             nn.Conv2d(hidden, c_out, 3, padding=1))
 
 
 class BroadcastContext(nn.Module):
@@ -120,7 +131,7 @@ def Glow(shape: Sequence[int], context: int = 0, levels: int = 3,
     """
     squeeze = kwargs.pop("squeeze", "haar")
     clamp = kwargs.pop("clamp", 2.0)
-    subnet = glow_subnet(hidden_channels, kwargs.pop("activation", nn.ReLU))
+    subnet = GlowSubnet(hidden_channels, kwargs.pop("activation", nn.ReLU))
     base = kwargs.pop("base", None)
     if kwargs:
         raise ModuleArgumentError(f"Glow: unknown options {sorted(kwargs)}.")
@@ -143,7 +154,7 @@ def Glow(shape: Sequence[int], context: int = 0, levels: int = 3,
             h = _add(nodes, Node(h, ActNorm, name=f"actnorm{name}"))
             h = _add(nodes, Node(h, InvertibleLinear, name=f"conv1x1_{name}"))
             h = _add(nodes, Node(h, CouplingBlock, {
-                "transformer": lambda: Affine(clamp=clamp), "subnet_constructor": subnet,
+                "transformer": partial(Affine, clamp=clamp), "subnet_constructor": subnet,
                 "init_identity": True}, conditions=conds, name=f"coupling{name}"))
         if level < levels - 1:
             split = _add(nodes, Node(h, Split, name=f"split{level}"))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import torch
@@ -18,7 +20,7 @@ from .autoregressive import autoregressive_flow
 from .builder import check_count, check_features
 from .coupling import coupling_flow
 
-__all__ = ["NCSF", "NSF", "AngleEmbedding", "circular_subnet"]
+__all__ = ["NCSF", "NSF", "AngleEmbedding", "CircularSubnet"]
 
 
 def _spline_flow(features: int, context: int, transforms: int, hidden_features: Sequence[int],
@@ -60,7 +62,7 @@ def NSF(features: int, context: int = 0, transforms: int = 3,
         torch.Size([4])
     """
     check_count(bins, "bins", "NSF", 2)
-    transformer = lambda: RationalQuadratic(-bound, bound, n_bins=bins)  # noqa: E731
+    transformer = partial(RationalQuadratic, -bound, bound, n_bins=bins)
     return _spline_flow(features, context, transforms, hidden_features, autoregressive, "NSF",
                         transformer, **kwargs)
 
@@ -86,15 +88,26 @@ class AngleEmbedding(nn.Module):
         return torch.cat([torch.cos(angles), torch.sin(angles), rest], dim=1)
 
 
-def circular_subnet(hidden_features: Sequence[int], context: int,
-                    activation: type[nn.Module] = nn.ReLU) -> Any:
-    """A subnet constructor: :class:`AngleEmbedding` of the passive angles, then an MLP."""
-    mlp = mlp_subnet(hidden_features, activation=activation, zero_init=False)
+@dataclass(frozen=True)
+class CircularSubnet:
+    """A subnet constructor: :class:`AngleEmbedding` of the passive angles, then an MLP.
 
-    def build(c_in: int, c_out: int) -> nn.Sequential:
-        angles = c_in - context
+    A class, not a closure, so NCSF models survive ``torch.save`` / ``torch.load``.
+
+    Example:
+        >>> CircularSubnet((8,), context=1)(3, 4)(torch.randn(5, 3)).shape
+        torch.Size([5, 4])
+    """
+
+    hidden_features: tuple[int, ...]
+    context: int
+    activation: type[nn.Module] = nn.ReLU
+
+    def __call__(self, c_in: int, c_out: int) -> nn.Sequential:
+        """Embed the ``c_in - context`` passive angles, then the MLP."""
+        angles = c_in - self.context
+        mlp = mlp_subnet(self.hidden_features, activation=self.activation, zero_init=False)
         return nn.Sequential(AngleEmbedding(angles), *mlp(c_in + angles, c_out))
-    return build
 
 
 def NCSF(features: int, context: int = 0, transforms: int = 3,
@@ -129,12 +142,11 @@ def NCSF(features: int, context: int = 0, transforms: int = 3,
     """
     check_count(bins, "bins", "NCSF", 2)
     check_features(features, context, "NCSF")
-    transformer = lambda: RationalQuadratic(-math.pi, math.pi, n_bins=bins,  # noqa: E731
-                                            circular=True)
+    transformer = partial(RationalQuadratic, -math.pi, math.pi, n_bins=bins, circular=True)
     base = BoxUniform((features,), -math.pi, math.pi)
     if features == 1:
         return autoregressive_flow(features, context, transforms, hidden_features,
                                    transformer=transformer, base=base, owner="NCSF", **kwargs)
-    subnet = circular_subnet(hidden_features, context, kwargs.pop("activation", nn.ReLU))
+    subnet = CircularSubnet(tuple(hidden_features), context, kwargs.pop("activation", nn.ReLU))
     return coupling_flow(features, context, transforms, hidden_features, transformer,
                          subnet=subnet, base=base, owner="NCSF", **kwargs)

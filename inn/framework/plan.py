@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
+import torch.nn as nn
 
 from ..errors import CycleError, DanglingError, GraphError, NodeTypeError
 from .io_nodes import ConditionNode, FeedForwardNode, InputNode, OutputNode
@@ -26,7 +27,10 @@ class Step:
     """One node's work in one direction."""
 
     node: AbstractNode
-    module: Any
+    #: Index of the node's module in ``Plan.modules`` (the container's ``module_list``); ``None``
+    #: for a feed-forward callable that is not an ``nn.Module`` (then ``callable`` holds it).
+    block: int | None
+    callable: Any
     reads: tuple[int, ...]
     conditions: tuple[int, ...]
     writes: tuple[int, ...]
@@ -46,6 +50,10 @@ class Plan:
     reverse: tuple[Step, ...]
     order_fwd: list[AbstractNode]
     order_rev: list[AbstractNode]
+    #: The modules to register, in ``module_list`` order; steps refer to them by index, so a
+    #: container runs whatever its registered children are at call time (replicas, wrappers,
+    #: ``functional_call``, reassigned modules).
+    modules: list[nn.Module]
 
 
 def build_plan(node_list: list[Any]) -> Plan:
@@ -71,8 +79,10 @@ def build_plan(node_list: list[Any]) -> Plan:
     for node in node_list:
         for index in range(len(node.output_dims)):
             slot_of[(node, index)] = len(slot_of)
-    forward = tuple(_step(node, slot_of, rev=False) for node in order_fwd if _runs(node))
-    reverse = tuple(_step(node, slot_of, rev=True) for node in order_rev if _runs(node))
+    modules = [n.module for n in order_fwd if isinstance(n.module, nn.Module)]
+    block_of = {id(module): index for index, module in enumerate(modules)}
+    forward = tuple(_step(node, slot_of, block_of, rev=False) for node in order_fwd if _runs(node))
+    reverse = tuple(_step(node, slot_of, block_of, rev=True) for node in order_rev if _runs(node))
     return Plan(
         n_slots=len(slot_of),
         slot_of=slot_of,
@@ -87,6 +97,7 @@ def build_plan(node_list: list[Any]) -> Plan:
         reverse=reverse,
         order_fwd=order_fwd,
         order_rev=order_rev,
+        modules=modules,
     )
 
 
@@ -94,12 +105,14 @@ def _runs(node: AbstractNode) -> bool:
     return isinstance(node, (Node, FeedForwardNode))
 
 
-def _step(node: AbstractNode, slot_of: dict, rev: bool) -> Step:
+def _step(node: AbstractNode, slot_of: dict, block_of: dict, rev: bool) -> Step:
     inputs = tuple(slot_of[edge] for edge in node.inputs)
     outputs = tuple(slot_of[(node, i)] for i in range(len(node.output_dims)))
+    block = block_of.get(id(node.module))
     return Step(
         node=node,
-        module=node.module,
+        block=block,
+        callable=node.module if block is None else None,
         reads=outputs if rev and isinstance(node, Node) else inputs,
         conditions=tuple(slot_of[edge] for edge in node.conditions),
         writes=inputs if rev and isinstance(node, Node) else outputs,

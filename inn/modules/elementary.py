@@ -69,6 +69,8 @@ class ElementwiseAffine(InvertibleModule):
         (tensor([1., 1.]), tensor([12.4766]))
     """
 
+    exact_inverse = True  # see InvertibleModule.exact_inverse
+
     def __init__(
         self,
         dims_in: Any,
@@ -156,6 +158,8 @@ class InvertibleLinear(InvertibleModule):
         >>> torch.allclose(x_rec, x, atol=1e-5), log_jac_det.abs().max().item() < 1e-5
         (True, True)
     """
+
+    exact_inverse = True  # see InvertibleModule.exact_inverse
 
     def __init__(
         self,
