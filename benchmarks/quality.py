@@ -14,8 +14,11 @@ Models (4 layers each on vectors):
   zuko:      RealNVP, NSF (autoregressive spline), MAF
   normflows: RealNVP (affine coupling + swap), NSF (coupled RQ spline)   (--extra: MAF)
 
-Run ``python benchmarks/quality.py --mode quick`` (a minute) or ``--mode full`` (about 25 min on
-one CPU thread); ``--out FILE`` writes the table as Markdown.
+Run ``python benchmarks/quality.py --mode quick`` (under a minute) or ``--mode full``; ``--out
+FILE`` writes the table as Markdown, ``--datasets`` / ``--models`` pick a subset (to split the
+full run over processes). The full run measured 105 min of single-thread compute on the shared
+2-core VM under heavy contention (split in two processes: 55 min wall); the same runs took about
+a third of that time when the machine was quiet.
 """
 
 import argparse
