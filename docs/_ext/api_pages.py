@@ -32,6 +32,8 @@ NAMESPACES = [
     ("inn.backprop", "Invertible backprop (``memory_efficient=True``)"),
     ("inn.distributed", "Helpers for ``torch.distributed``"),
     ("inn.testing", "Checks for your own modules"),
+    ("inn.plot", "Plots of densities and samples"),
+    ("inn.plotting", "Graph plots with graphviz"),
     ("inn.utils", "Utilities"),
     ("inn.errors", "The error family"),
 ]
