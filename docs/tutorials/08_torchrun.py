@@ -79,6 +79,7 @@ if __name__ == "__main__":
         print(f"rank 0 of {len(gathered)}: final NLL {history['loss'][-1]:.3f}, "
               f"parameters identical on all ranks: {identical}")
     if distributed:
+        dist.barrier()                         # no rank tears down while another still works
         dist.destroy_process_group()
 '''
 
