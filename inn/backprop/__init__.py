@@ -24,6 +24,7 @@ __all__ = [
     "RecomputationReport",
     "RecomputedBlock",
     "check_recomputation",
+    "graph_schedule",
     "run_graph",
     "run_sequence",
 ]
