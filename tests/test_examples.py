@@ -28,3 +28,12 @@ def test_autoregressive_density_learns_and_samples(capsys):
     assert len(history["loss"]) == 3 and history["val_loss"][-1] < history["val_loss"][0]
     assert samples.shape == (2000, 2) and torch.isfinite(samples).all()
     assert "test NLL" in capsys.readouterr().out
+
+
+def test_memory_efficient_example_trains_with_flat_saved_memory(capsys):
+    history, standard, efficient, error = load("memory_efficient").main(
+        steps=10, depth=2, batch_size=32)
+    assert history[-1] < history[0]
+    assert efficient < 0.1 * standard
+    assert error < 1e-4
+    assert "rebuilt the inputs of" in capsys.readouterr().out

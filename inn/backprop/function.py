@@ -61,6 +61,7 @@ class _Call:
     kept_slots: list[int] = field(default_factory=list)
     #: With ``check``: the true inputs of each inverted task.
     true_inputs: dict[int, tuple] = field(default_factory=dict)
+    backward_done: bool = False
 
     def module(self, task: Any) -> Any:
         return task.callable if task.block is None else self.blocks[task.block]
@@ -144,7 +145,15 @@ class _InvertibleBackprop(torch.autograd.Function):
     def backward(ctx: Any, *grads: Tensor | None) -> tuple:
         call: _Call = ctx.call
         schedule = call.schedule
-        saved = ctx.saved_tensors
+        saved = ctx.saved_tensors  # raises torch's own error after a backward without retain
+        if call.backward_done and not all(call.layout.inverts):
+            raise RuntimeError(
+                f"{schedule.owner} (memory_efficient=True): a second backward pass through one "
+                f"forward call is not supported when the network has blocks without "
+                f"exact_inverse or feed-forward nodes (their graphs are freed after the first); "
+                f"run the forward pass again."
+            )
+        call.backward_done = True
         n_exits, n_conditions = len(schedule.exit_slots), len(call.tensor_conditions)
         values: list[Any] = [None] * schedule.n_slots
         slot_grads: list[Tensor | None] = [None] * schedule.n_slots

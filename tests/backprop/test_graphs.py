@@ -205,3 +205,25 @@ def test_exact_inverse_of_containers_follows_their_blocks():
     assert net.exact_inverse is False  # the IResNetLayer
     assert shared_sequence().exact_inverse is True
     assert Fm.Inverse(Fm.IResNetLayer([(3,)])).exact_inverse is False
+
+
+def test_second_backward_with_retain_graph():
+    net = shared_sequence()  # every block exact: a second backward recomputes again
+    x, c = inputs(net)
+    x = x[0].requires_grad_()
+    for memory_efficient in (False, True):
+        net.memory_efficient = memory_efficient
+        x.grad = None
+        z, log_jac_det = net(x, c=c)
+        loss = loss_of([z], log_jac_det)
+        loss.backward(retain_graph=True)
+        first = x.grad.clone()
+        loss.backward()
+        torch.testing.assert_close(x.grad, 2 * first, rtol=1e-12, atol=0)
+    graph = rich_graph()  # kept graphs of approximate blocks are freed after the first
+    graph.memory_efficient = True
+    (exit_, z), log_jac_det = graph(inputs(graph)[0][0], c=inputs(graph)[1])
+    loss = loss_of([exit_, z], log_jac_det)
+    loss.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="second backward pass"):
+        loss.backward()
