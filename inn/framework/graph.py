@@ -10,11 +10,18 @@ import torch.nn as nn
 from torch import Tensor
 
 from .. import backprop
-from ..errors import with_context
+from ..errors import NodeTypeError, with_context
 from ..modules.base import InvertibleModule
 from ..plotting import plot_graph
-from ..utils import ShapeList, as_tuple
-from ..validation import check_conditions, check_inputs, validation_enabled
+from ..utils import ShapeList, as_tuple, describe_kind
+from ..validation import (
+    check_conditions,
+    check_finite,
+    check_inputs,
+    full_validation_enabled,
+    reference_tensor,
+    validation_enabled,
+)
 from .execution import accumulate_log_det, call_block, finish_log_det
 from .io_nodes import ConditionNode, FeedForwardNode, InputNode, OutputNode, run_feed_forward
 from .nodes import AbstractNode
@@ -64,6 +71,11 @@ class GraphINN(InvertibleModule):
         self, node_list: Any, force_tuple_output: bool = False, verbose: bool = False,
         memory_efficient: bool = False,
     ) -> None:
+        if isinstance(node_list, (AbstractNode, str)) or not hasattr(node_list, "__iter__"):
+            raise NodeTypeError(
+                f"GraphINN takes a list of nodes, got {describe_kind(node_list)}; pass every "
+                f"node, e.g. GraphINN([x, ..., z]) or GraphINN(collect_nodes(x))."
+            )
         node_list = list(node_list)
         plan = build_plan(node_list)
         in_nodes = [n for n in node_list if isinstance(n, InputNode)]
@@ -138,7 +150,7 @@ class GraphINN(InvertibleModule):
             warnings.warn("GraphINN(x=...) is deprecated: pass the input as x_or_z.",
                           DeprecationWarning, stacklevel=2)
             x_or_z = x
-        x_or_z, c = as_tuple(x_or_z), as_tuple(c)
+        x_or_z, c = as_tuple(x_or_z, "input", self), as_tuple(c, "condition", self)
         if validation_enabled():
             self._check_call(x_or_z, c, rev)
         values, log_jac_det, node_log_dets = self._execute(x_or_z, c, rev, jac,
@@ -162,9 +174,14 @@ class GraphINN(InvertibleModule):
         shapes, names, relaxed = (
             (self.global_out_shapes, self._output_names, self._relaxed_outputs) if rev
             else (self.dims_in, self._input_names, self._relaxed_inputs))
-        batch = check_inputs("GraphINN", x_or_z, shapes, rev=rev, names=names, relaxed=relaxed)
+        reference = reference_tensor(self)
+        batch = check_inputs("GraphINN", x_or_z, shapes, rev=rev, names=names, relaxed=relaxed,
+                             reference=reference)
         check_conditions("GraphINN", c, self.dims_c, batch, names=self._condition_names,
-                         vector_ok=True, tensors_only=True)
+                         vector_ok=True, tensors_only=True, reference=reference)
+        if full_validation_enabled():
+            check_finite("GraphINN", x_or_z, "output to invert" if rev else "input")
+            check_finite("GraphINN", c, "condition")
 
     def _execute(
         self, x_or_z: tuple, c: tuple, rev: bool, jac: bool, keep_node_log_dets: bool
@@ -196,7 +213,8 @@ class GraphINN(InvertibleModule):
                 conditions = tuple([values[i] for i in step.conditions])
                 module = step.callable if step.block is None else blocks[step.block]
                 if step.feed_forward:
-                    values[step.writes[0]] = run_feed_forward(module, conditions)
+                    values[step.writes[0]] = run_feed_forward(module, conditions,
+                                                              step.node.unit_conditions)
                     continue
                 inputs_checked = all([checked[i] for i in step.reads]) \
                     and all([checked[i] for i in step.conditions])

@@ -11,15 +11,24 @@ from torch import Tensor
 
 from .. import backprop
 from ..errors import (
+    BlockIndexError,
     ConditionError,
     InputCountError,
     ModuleArgumentError,
     with_context,
 )
+from ..keywords import check_keywords
 from ..modules.base import InvertibleModule
 from ..modules.inverse import Inverse
 from ..utils import Shape, ShapeList, as_tuple, normalize_dims
-from ..validation import check_conditions, check_inputs, validation_enabled
+from ..validation import (
+    check_conditions,
+    check_finite,
+    check_inputs,
+    full_validation_enabled,
+    reference_tensor,
+    validation_enabled,
+)
 from .execution import accumulate_log_det, call_block, finish_log_det
 from .sequence_checks import (
     check_condition_shapes,
@@ -107,6 +116,10 @@ class SequenceINN(InvertibleModule):
                 a missing or conflicting ``cond_shape``, or ``cond`` not matching the block.
         """
         position = len(self.module_list)
+        if kwargs and isinstance(module_class, type):
+            check_keywords(module_class, kwargs, extra=("cond", "cond_shape"),
+                           hidden=("dims_in", "dims_c"),
+                           context=f"SequenceINN block {position} ({module_class.__name__})")
         indices = parse_cond(cond, position)
         dims_in = [self.shapes[-1]]
         if isinstance(module_class, nn.Module):
@@ -141,9 +154,20 @@ class SequenceINN(InvertibleModule):
 
     # -- container protocol -------------------------------------------------------------------
 
+    def _position(self, item: Any) -> int:
+        """``item`` as a block position in ``[0, len)``, negative indices counted from the end."""
+        n = len(self)
+        if isinstance(item, bool) or not isinstance(item, int) or not -n <= item < n:
+            kind = repr(item) if isinstance(item, int) else f"a {type(item).__name__}"
+            raise BlockIndexError(
+                f"SequenceINN has {n} block(s), valid indices are {-n}..{n - 1} (or a slice), "
+                f"got {kind}."
+            )
+        return item % n
+
     def __getitem__(self, item: int | slice) -> Any:
         if not isinstance(item, slice):
-            return self.module_list[item]
+            return self.module_list[self._position(item)]
         start, stop, step = item.indices(len(self))
         positions = list(range(start, stop, step))
         blocks = [self.module_list[i] if step > 0 else Inverse(self.module_list[i])
@@ -164,8 +188,8 @@ class SequenceINN(InvertibleModule):
     def __setitem__(self, key: Any, value: nn.Module) -> None:
         if isinstance(key, slice):
             raise ModuleArgumentError("SequenceINN does not support assigning to slices.")
-        existing = self.module_list[key]
-        position = key % len(self)
+        position = self._position(key)
+        existing = self.module_list[position]
         context = f"SequenceINN block {position} ({type(value).__name__})"
         checks = [
             ("input shapes", existing.dims_in, getattr(value, "dims_in", None)),
@@ -178,7 +202,7 @@ class SequenceINN(InvertibleModule):
                 raise ModuleArgumentError(
                     f"{context}: the replacement has {what} {actual}, expected {expected}."
                 )
-        self.module_list[key] = value
+        self.module_list[position] = value
 
     @property
     def exact_inverse(self) -> bool:  # type: ignore[override]
@@ -225,7 +249,8 @@ class SequenceINN(InvertibleModule):
             ConditionError: For missing, extra or unused conditions.
             ShapeError: For wrongly shaped inputs or conditions.
         """
-        out, log_jac_det = self._call_as_block(as_tuple(x_or_z), as_tuple(c), rev, jac)
+        out, log_jac_det = self._call_as_block(as_tuple(x_or_z, "input", self),
+                                               as_tuple(c, "condition", self), rev, jac)
         return (out if self.force_tuple_output else out[0]), log_jac_det
 
     def _call_as_block(self, x_or_z: tuple, c: tuple, rev: bool, jac: bool) -> tuple:
@@ -264,13 +289,17 @@ class SequenceINN(InvertibleModule):
         return (x,), finish_log_det(total, x_or_z[0])
 
     def _check_call(self, x_or_z: tuple, c: tuple, rev: bool) -> None:
+        if x_or_z and not isinstance(x_or_z[0], Tensor):  # [1.0, 2.0] is no list of 2 inputs
+            check_inputs("SequenceINN", x_or_z[:1], [self.shapes[0]], rev=rev)
         if len(x_or_z) != 1:
             raise InputCountError(
                 f"SequenceINN takes exactly one input tensor, got {len(x_or_z)}."
             )
         reader = self.module_list[-1 if rev else 0] if len(self.module_list) else None
+        reference = reference_tensor(self)
         batch = check_inputs("SequenceINN", x_or_z, [self.shapes[-1] if rev else self.shapes[0]],
-                             rev=rev, relaxed=[getattr(reader, "checks_own_shapes", False)])
+                             rev=rev, relaxed=[getattr(reader, "checks_own_shapes", False)],
+                             reference=reference)
         if self._unused_conditions:
             raise ConditionError(
                 f"SequenceINN: conditions {self._unused_conditions} are not used by any block "
@@ -282,4 +311,8 @@ class SequenceINN(InvertibleModule):
                 f"SequenceINN: got {len(c)} conditions, but the blocks use only indices "
                 f"0..{self._n_conditions - 1}; conditions {unused} would be unused."
             )
-        check_conditions("SequenceINN", c, self.dims_c, batch, vector_ok=True, tensors_only=True)
+        check_conditions("SequenceINN", c, self.dims_c, batch, vector_ok=True, tensors_only=True,
+                         reference=reference)
+        if full_validation_enabled():
+            check_finite("SequenceINN", x_or_z, "output to invert" if rev else "input")
+            check_finite("SequenceINN", c, "condition")

@@ -31,6 +31,7 @@ class _IRevNetResampling(InvertibleModule):
     exact_inverse = True  # see InvertibleModule.exact_inverse
 
     _up: bool
+    any_float_dtype = True  # the kernel buffer is cast to the input's dtype per call
 
     def __init__(self, dims_in: Any, dims_c: Any = None, legacy_backend: bool = False) -> None:
         super().__init__(dims_in, dims_c)

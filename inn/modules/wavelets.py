@@ -170,6 +170,7 @@ class _HaarResampling(InvertibleModule):
     exact_inverse = True  # see InvertibleModule.exact_inverse
 
     _up: bool
+    any_float_dtype = True  # the kernel buffer is cast to the input's dtype per call
 
     def __init__(
         self,
