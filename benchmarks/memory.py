@@ -4,7 +4,8 @@ backprop and FrEIA 0.2 on the same architecture, at 8, 16, 32 and 64 coupling bl
 The network (a ``GraphINN`` in both libraries, identical weights): 3x32x32 images, batch 16,
 squeeze (``IRevNetDownsampling``) to 12x16x16, then three levels with half, a quarter and a
 quarter of the coupling blocks. Each step is ``ActNorm`` -> ``GLOWCouplingBlock`` (conv subnet
-3x3 -> ReLU -> 1x1 -> ReLU -> 3x3, 64 hidden channels) -> ``Fixed1x1Conv`` (a random orthogonal
+3x3 -> ReLU -> 1x1 -> ReLU -> 3x3, 64 hidden channels, the last one zero-initialised as in
+GLOW) -> ``Fixed1x1Conv`` (a random orthogonal
 1x1 convolution). After levels 1 and 2, ``Split`` sends half of the channels to an output (the
 early exits) and the rest is squeezed again: 12x16x16 -> 24x8x8 -> 48x4x4.
 
@@ -23,8 +24,9 @@ Measured, all in one run:
 * ``step``: the median time of one training step, the three contenders interleaved in the
   main process so that machine noise hits them alike.
 * ``--drift``: float32 relative gradient error of ``memory_efficient=True`` against standard
-  backprop at 64 blocks, with the weights untrained and after ``--train-steps`` Adam steps,
-  next to float32's own noise floor (standard float32 against float64).
+  backprop at 64 blocks, at GLOW's initialisation, after ``--train-steps`` Adam steps and with
+  randomly initialised subnets, next to float32's own noise floor (standard float32 against
+  float64), and the largest relative error of a rebuilt block input.
 
 Run: ``OMP_NUM_THREADS=1 python benchmarks/memory.py --drift --plot memory.png`` (about ten
 minutes on one core; ``--depths 8 16 --repeats 3`` for a quick look, ``--device cuda`` on a GPU).
@@ -41,6 +43,7 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timezone
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -52,10 +55,20 @@ DEPTHS = (8, 16, 32, 64)
 CONTENDERS = ("standard", "memory_efficient", "FrEIA")
 
 
-def subnet(c_in: int, c_out: int) -> nn.Module:
-    return nn.Sequential(nn.Conv2d(c_in, HIDDEN, 3, padding=1), nn.ReLU(),
-                         nn.Conv2d(HIDDEN, HIDDEN, 1), nn.ReLU(),
-                         nn.Conv2d(HIDDEN, c_out, 3, padding=1))
+def subnet(c_in: int, c_out: int, zero_init: bool = True) -> nn.Module:
+    """GLOW's subnet; its last convolution starts at zero (each coupling starts as identity)."""
+    net = nn.Sequential(nn.Conv2d(c_in, HIDDEN, 3, padding=1), nn.ReLU(),
+                        nn.Conv2d(HIDDEN, HIDDEN, 1), nn.ReLU(),
+                        nn.Conv2d(HIDDEN, c_out, 3, padding=1))
+    if zero_init:
+        nn.init.zeros_(net[-1].weight)
+        nn.init.zeros_(net[-1].bias)
+    return net
+
+
+def random_subnet(c_in: int, c_out: int) -> nn.Module:
+    """The subnet with PyTorch's default initialisation of every layer (no identity start)."""
+    return subnet(c_in, c_out, zero_init=False)
 
 
 def levels(depth: int) -> list[int]:
@@ -63,7 +76,7 @@ def levels(depth: int) -> list[int]:
     return [depth // 2, depth // 4, depth - depth // 2 - depth // 4]
 
 
-def build(contender: str, depth: int) -> nn.Module:
+def build(contender: str, depth: int, constructor: Any = subnet) -> nn.Module:
     """The multiscale GLOW of the module docstring, seeded so every contender gets one net."""
     if contender == "FrEIA":
         import FrEIA.framework as Ff
@@ -80,7 +93,7 @@ def build(contender: str, depth: int) -> nn.Module:
         for k in range(blocks):
             nodes.append(Ff.Node(nodes[-1], Fm.ActNorm, {}, name=f"actnorm{level}_{k}"))
             nodes.append(Ff.Node(nodes[-1], Fm.GLOWCouplingBlock,
-                                 {"subnet_constructor": subnet, "clamp": 2.0},
+                                 {"subnet_constructor": constructor, "clamp": 2.0},
                                  name=f"coupling{level}_{k}"))
             rotation, _ = torch.linalg.qr(torch.randn(channels, channels, generator=generator))
             nodes.append(Ff.Node(nodes[-1], Fm.Fixed1x1Conv, {"M": rotation},
@@ -115,15 +128,18 @@ def nll(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return (squares - log_jac_det).mean() / x[0].numel()
 
 
-def prepared(contender: str, depth: int, device: torch.device,
-             state: dict | None = None) -> nn.Module:
+INIT_SEED = 99  # the batch that initialises ActNorm
+
+
+def prepared(contender: str, depth: int, device: torch.device, state: dict | None = None,
+             constructor: Any = subnet) -> nn.Module:
     """The network on ``device``, ActNorm initialised (or ``state`` loaded)."""
-    net = build(contender, depth).to(device)
+    net = build(contender, depth, constructor).to(device)
     if state is not None:
         net.load_state_dict(state)
     else:
-        with torch.no_grad():
-            net(images(BATCH, seed=99).to(device))  # ActNorm's data-dependent initialisation
+        with torch.no_grad():  # ActNorm's data-dependent initialisation
+            net(images(BATCH, seed=INIT_SEED).to(device))
     return net
 
 
@@ -159,6 +175,10 @@ def memory_status(field: str) -> int:
 
 def measure_peak(contender: str, depth: int, device: torch.device) -> dict:
     """Build, then three training steps; the peak memory (runs in a fresh subprocess)."""
+    try:  # every contender's process imports the same libraries
+        import FrEIA.framework  # noqa: F401
+    except ImportError:
+        pass
     net = prepared(contender, depth, device)
     x = images(BATCH).to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-4)
@@ -216,19 +236,19 @@ def gradient_vector(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def drift(depth: int, train_steps: int, device: torch.device) -> dict:
-    """float32 gradient error of memory_efficient=True against standard backprop."""
+    """float32 gradient error of memory_efficient=True against standard backprop.
+
+    Three weight sets: GLOW's initialisation (couplings start as identity; ActNorm and the 1x1
+    convolutions do not), the same after ``train_steps`` Adam steps, and subnets with PyTorch's
+    default initialisation throughout (a chaotic network: evaluated on the batch that
+    initialised ActNorm, the only data it maps to finite values).
+    """
     from inn.backprop import check_recomputation
 
-    net = prepared("standard", depth, device)
-    x = images(BATCH, seed=5).to(device)
-    results = {}
-    for stage in ("untrained", "trained"):
-        if stage == "trained":
-            optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
-            for step in range(train_steps):
-                optimizer.zero_grad()
-                nll(net, images(BATCH, seed=1000 + step).to(device)).backward()
-                optimizer.step()
+    def relative(a: torch.Tensor, b: torch.Tensor) -> float:
+        return float((a - b).norm() / b.norm())
+
+    def measure(net: nn.Module, x: torch.Tensor) -> dict:
         net.memory_efficient = False
         standard = gradient_vector(net, x)
         net.memory_efficient = True
@@ -237,16 +257,25 @@ def drift(depth: int, train_steps: int, device: torch.device) -> dict:
         net.memory_efficient = False
         reference = gradient_vector(net.double(), x.double()).float()
         net.float()
-
-        def relative(a: torch.Tensor, b: torch.Tensor) -> float:
-            return float((a - b).norm() / b.norm())
-
-        results[stage] = {
+        return {
             "memory_efficient_vs_standard": relative(efficient, standard),
             "memory_efficient_vs_float64": relative(efficient, reference),
             "standard_vs_float64": relative(standard, reference),
             "max_input_reconstruction_error": report.max_relative_error,
         }
+
+    results = {}
+    net = prepared("standard", depth, device)
+    x = images(BATCH, seed=5).to(device)
+    results["GLOW init"] = measure(net, x)
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    for step in range(train_steps):
+        optimizer.zero_grad()
+        nll(net, images(BATCH, seed=1000 + step).to(device)).backward()
+        optimizer.step()
+    results[f"trained ({train_steps} Adam steps)"] = measure(net, x)
+    chaotic = prepared("standard", depth, device, constructor=random_subnet)
+    results["random subnets"] = measure(chaotic, images(BATCH, seed=INIT_SEED).to(device))
     return results
 
 
@@ -331,7 +360,7 @@ def main() -> None:
     result: dict = {"machine": machine(), "rows": rows}
     if args.drift:
         result["drift"] = drift(64, args.train_steps, device)
-        print(f"float32 drift at 64 blocks ({args.train_steps} Adam steps for 'trained'):")
+        print("float32 drift at 64 blocks:")
         for stage, figures in result["drift"].items():
             print(f"  {stage}: " + ", ".join(f"{k} {v:.2e}" for k, v in figures.items()))
     if args.json:
