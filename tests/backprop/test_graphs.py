@@ -117,8 +117,7 @@ def test_gradients_equal_standard_backprop(kind, rev, jac):
 
 def test_graph_saves_the_condition_read_after_its_rebuild():
     """Backward processes "right" before "left", which rebuilds the left half."""
-    from inn.backprop import graph_schedule
-    from inn.backprop.schedule import layout
+    from inn.backprop.schedule import graph_schedule, layout
 
     net = rich_graph()
     schedule = graph_schedule(net._plan, rev=False)
