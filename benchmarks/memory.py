@@ -286,9 +286,10 @@ def drift(depth: int, train_steps: int, device: torch.device) -> dict:
 
 
 def machine() -> str:
-    return (f"{platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores, "
-            f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), "
-            f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC").replace("  ", " ")
+    cpu = " ".join(part for part in (platform.machine(), platform.processor()) if part)
+    return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, "
+            f"{torch.get_num_threads()} thread(s), "
+            f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
 
 
 def plot(rows: list[dict], path: str) -> None:
