@@ -162,8 +162,8 @@ class Flow(nn.Module):
             optimizer: ``None`` (Adam), an optimizer instance, or a factory ``params -> optim``.
             val_data: Validation data in the same forms, evaluated after every epoch on every
                 rank; it never draws from the global RNG, so it does not change training.
-            progress: Show a per-batch tqdm bar on rank 0 (``pip install inn-flows[progress]``;
-                without tqdm, one line per epoch is printed).
+            progress: Show a per-batch tqdm bar on rank 0 (tqdm comes with the ``progress``
+                extra; without it, one line per epoch is printed).
             weight_decay: Weight decay of the default optimizer.
             clip_grad_norm: Clip the gradient norm to this value before each optimizer step.
             scheduler: A learning-rate scheduler, or a factory ``optimizer -> scheduler``.
