@@ -26,6 +26,7 @@ from .execution import accumulate_log_det, call_block, finish_log_det
 from .io_nodes import ConditionNode, FeedForwardNode, InputNode, OutputNode, run_feed_forward
 from .nodes import AbstractNode
 from .plan import Plan, Step, build_plan
+from .summary import graph_summary
 
 __all__ = ["GraphINN"]
 
@@ -113,6 +114,10 @@ class GraphINN(InvertibleModule):
     def node_list(self) -> list[AbstractNode]:
         """All nodes in forward topological order."""
         return self.node_list_fwd
+
+    def extra_repr(self) -> str:
+        """Node names and wiring (see :func:`~inn.framework.summary.graph_summary`)."""
+        return graph_summary(self.node_list)
 
     @property
     def exact_inverse(self) -> bool:  # type: ignore[override]

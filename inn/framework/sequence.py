@@ -37,6 +37,7 @@ from .sequence_checks import (
     parse_cond,
     parse_cond_shape,
 )
+from .summary import sequence_summary
 
 __all__ = ["SequenceINN"]
 
@@ -216,6 +217,10 @@ class SequenceINN(InvertibleModule):
     def exact_inverse(self) -> bool:  # type: ignore[override]
         """Whether every block declares ``exact_inverse``."""
         return all(getattr(b, "exact_inverse", False) for b in self.module_list)
+
+    def extra_repr(self) -> str:
+        """Block classes, shapes and conditions, one line each."""
+        return sequence_summary(self.module_list, self.shapes, self.conditions)
 
     def __len__(self) -> int:
         return len(self.module_list)
