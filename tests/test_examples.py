@@ -51,3 +51,12 @@ def test_glow_digits_learns_and_draws_samples(tmp_path):
     assert end < start - 0.2
     assert images.shape == (36, 1, 8, 8) and images.min() >= 0 and images.max() <= 16
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_memory_efficient_example_trains_with_flat_saved_memory(capsys):
+    history, standard, efficient, error = load("memory_efficient").main(
+        steps=10, depth=2, batch_size=32)
+    assert history[-1] < history[0]
+    assert efficient < 0.1 * standard
+    assert error < 1e-4
+    assert "rebuilt the inputs of" in capsys.readouterr().out
