@@ -61,7 +61,7 @@ x_train, y_train = simulate(10_000 if FAST else 100_000)
 net = inn.SequenceINN(2)
 for k in range(8):
     net.append(inn.GLOWCouplingBlock, cond=0, cond_shape=(1,),
-               subnet_constructor=mlp_subnet((96, 96)), clamp=2.0)
+               subnet_constructor=mlp_subnet((64, 64)), clamp=2.0)
     net.append(inn.PermuteRandom, seed=k)
 flow = inn.Flow(net)
 
@@ -69,13 +69,13 @@ flow = inn.Flow(net)
 # Training by maximum likelihood
 # ------------------------------
 # ``fit`` takes the data as a tuple ``(x, c)``; the scheduler lowers the learning rate towards
-# the end.
+# the end, and clipping the gradient norm keeps rare large gradients from derailing training.
 
 epochs = 10 if FAST else 60
-history = flow.fit((x_train, y_train), epochs=epochs, batch_size=256, lr=1e-3,
-                   scheduler=lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs),
-                   val_data=simulate(2000), progress=False)
-print("validation NLL per epoch:", [round(loss, 3) for loss in history["val_loss"]])
+history = flow.fit((x_train, y_train), epochs=epochs, batch_size=256, lr=2e-3,
+                   clip_grad_norm=5.0, progress=False,
+                   scheduler=lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs))
+print("training NLL per epoch:", [round(loss, 3) for loss in history["loss"]])
 
 # %%
 # Posterior samples
@@ -126,7 +126,8 @@ axes[0].legend()
 fig.tight_layout()
 
 # %%
-# The angle, which the measurement does not inform, should stay uniform:
+# The angle, which the measurement does not inform, should be uniform; the counts show how close
+# this small network, trained for seconds, gets:
 
 with torch.no_grad():
     angles = flow.sample(5000, c=torch.full((5000, 1), 1.2)).flip(1).unbind(1)
