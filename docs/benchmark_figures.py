@@ -26,7 +26,7 @@ COLUMNS = ["CPU (dev VM)", "H100"]
 def plot() -> plt.Figure:
     """Horizontal bars, one group per measurement; 1.0 (dashed) is the baseline."""
     labels = [f"{bench}: {what}" for bench, what in RATIOS]
-    fig, ax = plt.subplots(figsize=(8, 0.42 * len(labels) + 1))
+    fig, ax = plt.subplots(figsize=(8, 0.42 * len(labels) + 1.4))
     height = 0.38
     for k, column in enumerate(COLUMNS):
         rows = [(i, r[column]) for i, r in enumerate(RATIOS.values()) if column in r]
@@ -37,7 +37,7 @@ def plot() -> plt.Figure:
     ax.invert_yaxis()
     ax.set_xlabel("time of inn / time of the baseline (lower is faster)")
     ax.set_xlim(0, 1.2)
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=len(COLUMNS))
     fig.tight_layout()
     return fig
 
