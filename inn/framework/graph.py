@@ -14,6 +14,7 @@ from ..modules.base import InvertibleModule
 from ..plotting import plot_graph
 from ..utils import ShapeList, as_tuple
 from ..validation import check_conditions, check_inputs, validation_enabled
+from .compilation import RegionalCompilation
 from .execution import accumulate_log_det, call_block, finish_log_det
 from .io_nodes import ConditionNode, FeedForwardNode, InputNode, OutputNode, run_feed_forward
 from .nodes import AbstractNode
@@ -22,7 +23,7 @@ from .plan import Plan, Step, build_plan
 __all__ = ["GraphINN"]
 
 
-class GraphINN(InvertibleModule):
+class GraphINN(InvertibleModule, RegionalCompilation):
     r"""An invertible network built from a list of nodes.
 
     The graph is checked and compiled once, at construction, into flat forward and reverse

@@ -18,6 +18,7 @@ from ..modules.base import InvertibleModule
 from ..modules.inverse import Inverse
 from ..utils import Shape, ShapeList, as_tuple, normalize_dims
 from ..validation import check_conditions, check_inputs, validation_enabled
+from .compilation import RegionalCompilation
 from .execution import accumulate_log_det, call_block, finish_log_det
 from .sequence_checks import (
     check_condition_shapes,
@@ -32,7 +33,7 @@ __all__ = ["SequenceINN"]
 CondIndex = int | tuple[int, ...] | None
 
 
-class SequenceINN(InvertibleModule):
+class SequenceINN(InvertibleModule, RegionalCompilation):
     r"""A chain of invertible blocks, each with one input and one output.
 
     The network computes :math:`z = f_n \circ \dots \circ f_1(x)` and
