@@ -112,8 +112,9 @@ def main(rounds=30, repeats=20, compiled=True):
     x = torch.randn(BATCH, DIM)
     with torch.no_grad():
         z = nets["SequenceINN"](x)[0]
-        for name, net in nets.items():
-            torch.testing.assert_close(net(x)[0], z, atol=1e-5, rtol=1e-5, msg=name)
+        for name, net in nets.items():  # same weights, same numbers up to float32 rounding
+            error = float((net(x)[0] - z).abs().max() / z.abs().max())
+            assert error < 1e-4, f"{name} differs from SequenceINN by {error:.1e}"
     tasks = {name: tasks_of(net, x, z) for name, net in nets.items()}
     results = {}
     for task in ["forward", "reverse", "train step"]:

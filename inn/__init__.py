@@ -4,17 +4,22 @@
 public name of both is also available here, e.g. ``inn.GraphINN`` or ``inn.GLOWCouplingBlock``.
 """
 
-from . import distributions, errors, framework, modules, nn, transformers, utils
+from . import datasets, distributions, errors, flows, framework, modules, nn, transformers, utils
 from .errors import (
+    ArgumentTypeError,
+    BlockIndexError,
     ConditionError,
     CycleError,
     DanglingError,
     GraphError,
     InnError,
     InputCountError,
+    InputTypeError,
     ModuleArgumentError,
     NodeTypeError,
+    NonFiniteError,
     ShapeError,
+    TorchScriptError,
 )
 from .flow import Flow, FlowDistribution
 from .framework import (
@@ -65,6 +70,7 @@ from .modules import (
     IRevNetUpsampling,
     LearnedElementwiseScaling,
     LinearSpline,
+    LogitTransform,
     MaskedAutoregressive,
     NICECouplingBlock,
     OrthogonalTransform,
@@ -72,9 +78,12 @@ from .modules import (
     RationalQuadraticSpline,
     Reshape,
     RNVPCouplingBlock,
+    ScaleToUnit,
     SplineCouplingBlock,
     Split,
     SplitChannel,
+    UniformDequantization,
+    bits_per_dim,
 )
 from .validation import set_validation, validation_enabled
 
@@ -85,6 +94,8 @@ __all__ = [
     "ActNorm",
     "AffineCouplingOneSided",
     "AllInOneBlock",
+    "ArgumentTypeError",
+    "BlockIndexError",
     "Concat",
     "ConcatChannel",
     "ConditionError",
@@ -116,6 +127,7 @@ __all__ = [
     "InnError",
     "InputCountError",
     "InputNode",
+    "InputTypeError",
     "InvAutoAct",
     "InvAutoActFixed",
     "InvAutoActTwoSided",
@@ -128,11 +140,13 @@ __all__ = [
     "InvertibleSigmoid",
     "LearnedElementwiseScaling",
     "LinearSpline",
+    "LogitTransform",
     "MaskedAutoregressive",
     "ModuleArgumentError",
     "NICECouplingBlock",
     "Node",
     "NodeTypeError",
+    "NonFiniteError",
     "OrthogonalTransform",
     "OutputNode",
     "PermuteRandom",
@@ -141,15 +155,21 @@ __all__ = [
     "Reshape",
     "ReversibleGraphNet",
     "ReversibleSequential",
+    "ScaleToUnit",
     "SequenceINN",
     "ShapeError",
     "SplineCouplingBlock",
     "Split",
     "SplitChannel",
+    "TorchScriptError",
+    "UniformDequantization",
     "__version__",
+    "bits_per_dim",
     "collect_nodes",
+    "datasets",
     "distributions",
     "errors",
+    "flows",
     "framework",
     "modules",
     "nn",

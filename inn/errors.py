@@ -10,23 +10,35 @@ the builtin that FrEIA raises in the same situation, so ``except ValueError`` (o
     │   └── DanglingError(GraphError, TypeError)     unconsumed outputs, nodes reaching no output
     ├── NodeTypeError(InnError, TypeError)           a wrong object where a node or edge belongs
     ├── ModuleArgumentError(InnError, ValueError)    bad constructor arguments
+    │   └── ArgumentTypeError(ModuleArgumentError, TypeError)  unknown keywords, non-list dims
     ├── InputCountError(InnError, ValueError)        wrong number of inputs at call time
     ├── ConditionError(InnError, ValueError, TypeError)  missing, extra or unused conditions
-    └── ShapeError(InnError, ValueError, RuntimeError)   wrong tensor shapes or batch sizes
+    ├── ShapeError(InnError, ValueError, RuntimeError)   wrong tensor shapes or batch sizes
+    ├── RecomputationError(InnError, RuntimeError)   memory-efficient backward rebuilt wrong inputs
+    ├── InputTypeError(InnError, TypeError, RuntimeError)  no tensor, wrong dtype or device
+    ├── NonFiniteError(InnError, FloatingPointError)  NaN or Inf (set_validation("full"), fit)
+    ├── BlockIndexError(InnError, IndexError)        a block index out of range
+    └── TorchScriptError(InnError, RuntimeError)     torch.jit.script is not supported
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "ArgumentTypeError",
+    "BlockIndexError",
     "ConditionError",
     "CycleError",
     "DanglingError",
     "GraphError",
     "InnError",
     "InputCountError",
+    "InputTypeError",
     "ModuleArgumentError",
     "NodeTypeError",
+    "NonFiniteError",
+    "RecomputationError",
     "ShapeError",
+    "TorchScriptError",
     "with_context",
 ]
 
@@ -55,6 +67,10 @@ class ModuleArgumentError(InnError, ValueError):
     """A module or container was constructed with invalid arguments."""
 
 
+class ArgumentTypeError(ModuleArgumentError, TypeError):
+    """A constructor got an unknown keyword, or dims that are not a list of shapes."""
+
+
 class InputCountError(InnError, ValueError):
     """A module or network was called with the wrong number of inputs."""
 
@@ -65,6 +81,32 @@ class ConditionError(InnError, ValueError, TypeError):
 
 class ShapeError(InnError, ValueError, RuntimeError):
     """A tensor has the wrong shape or batch size."""
+
+
+class RecomputationError(InnError, RuntimeError):
+    """Inputs rebuilt by inverting a block differ from the true ones beyond the tolerance.
+
+    Raised only inside :func:`inn.backprop.check_recomputation`.
+    """
+
+
+class InputTypeError(InnError, TypeError, RuntimeError):
+    """An input is no tensor (a numpy array, a dict, numbers), or has the wrong dtype or device.
+
+    Also a ``RuntimeError``, which torch raises for dtype and device mismatches.
+    """
+
+
+class NonFiniteError(InnError, FloatingPointError):
+    """A NaN or Inf: an input, output or log-det (``set_validation("full")``), or a fit's loss."""
+
+
+class BlockIndexError(InnError, IndexError):
+    """A ``SequenceINN`` block index is out of range."""
+
+
+class TorchScriptError(InnError, RuntimeError):
+    """``torch.jit.script`` is not supported; ``torch.compile`` and ``torch.export`` are."""
 
 
 def with_context(error: BaseException, context: str) -> BaseException:

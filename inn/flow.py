@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -11,39 +12,14 @@ import torch.nn as nn
 from torch import Tensor
 from torch.distributions import Distribution
 
+from .distributed import unwrap_parallel
 from .errors import ModuleArgumentError, ShapeError
+from .flow_bases import StandardNormal, check_sample_shape, draw, make_bases
 from .modules.base import InvertibleModule
-from .training import fit_flow
+from .training import FitOptions, StepCallback, fit_flow
 from .utils import as_tuple, format_shape
 
 __all__ = ["Flow", "FlowDistribution", "StandardNormal"]
-
-
-class StandardNormal(nn.Module):
-    """A standard normal over ``event_shape`` with buffers, so ``.to()`` moves it.
-
-    Example:
-        >>> base = StandardNormal((2,)).double()
-        >>> base.sample((3,)).dtype, base.log_prob(torch.zeros(1, 2, dtype=torch.float64))
-        (torch.float64, tensor([-1.8379], dtype=torch.float64))
-    """
-
-    def __init__(self, event_shape: tuple[int, ...]) -> None:
-        super().__init__()
-        self.event_shape = torch.Size(event_shape)
-        self.register_buffer("loc", torch.zeros(()))
-        self.register_buffer("scale", torch.ones(()))
-
-    def log_prob(self, z: Tensor) -> Tensor:
-        """Log-density summed over the event axes."""
-        n = self.event_shape.numel()
-        dims = tuple(range(z.dim() - len(self.event_shape), z.dim()))
-        return -0.5 * (z**2).sum(dims) - 0.5 * n * math.log(2 * math.pi)
-
-    def sample(self, sample_shape: Any = ()) -> Tensor:
-        """Draw standard normal samples of shape ``(*sample_shape, *event_shape)``."""
-        shape = (*torch.Size(sample_shape), *self.event_shape)
-        return torch.randn(shape, dtype=self.loc.dtype, device=self.loc.device)
 
 
 class Flow(nn.Module):
@@ -76,40 +52,41 @@ class Flow(nn.Module):
 
     def __init__(self, transform: InvertibleModule, base: Any = None) -> None:
         super().__init__()
+        transform = unwrap_parallel(transform)  # Flow(DDP(net)): fit parallelises by itself
         dims_out = transform.output_dims(transform.dims_in)
-        if len(transform.dims_in) != 1 or len(dims_out) != 1:
+        if len(transform.dims_in) != 1 or not dims_out:
             raise ModuleArgumentError(
-                f"Flow needs a transform with one input and one output, got inputs "
+                f"Flow needs a transform with one input and at least one output, got inputs "
                 f"{transform.dims_in} and outputs {dims_out}."
             )
         self.transform = transform
-        self.event_shape = torch.Size(dims_out[0])
         self.input_shape = torch.Size(transform.dims_in[0])
-        if base is None:
-            base = StandardNormal(self.event_shape)
-        event = getattr(base, "event_shape", self.event_shape)
-        if torch.Size(event) != self.event_shape:
-            raise ModuleArgumentError(
-                f"Flow: the base distribution's event_shape {tuple(event)} differs from the "
-                f"transform's output shape {tuple(self.event_shape)}."
-            )
-        self.base = base
+        self.event_shapes = [torch.Size(shape) for shape in dims_out]
+        self.event_shape = self.event_shapes[0] if len(dims_out) == 1 else tuple(self.event_shapes)
+        self.base = make_bases(base, self.event_shapes)
 
-    def _run(self, x: Tensor, c: Any, rev: bool, jac: bool) -> tuple[Tensor, Tensor]:
-        (out,), log_jac_det = self.transform._call_as_block((x,), as_tuple(c), rev, jac)
-        return out, log_jac_det
+    @property
+    def bases(self) -> list:
+        """One base distribution per output of the transform."""
+        return [self.base] if len(self.event_shapes) == 1 else list(self.base)
+
+    def _run(self, x: tuple, c: Any, rev: bool, jac: bool) -> tuple[tuple, Tensor]:
+        return self.transform._call_as_block(x, as_tuple(c), rev, jac)
+
+    def _base_log_prob(self, z: tuple) -> Tensor:
+        return sum(base.log_prob(part) for base, part in zip(self.bases, z, strict=True))
 
     def log_prob(self, x: Tensor, c: Any = None) -> Tensor:
         """Log-density of ``x`` of shape ``(B, *input_shape)``; returns ``(B,)``."""
-        z, log_jac_det = self._run(x, c, rev=False, jac=True)
-        return self.base.log_prob(z) + log_jac_det
+        z, log_jac_det = self._run((x,), c, rev=False, jac=True)
+        return self._base_log_prob(z) + log_jac_det
 
     def forward(self, x: Tensor, c: Any = None) -> Tensor:
         """Same as :meth:`log_prob`."""
         return self.log_prob(x, c)
 
-    def _draw(self, n: int | tuple, c: Any, jac: bool) -> tuple[Tensor, Tensor, Tensor, tuple]:
-        sample_shape = (n,) if isinstance(n, int) else tuple(n)
+    def _draw(self, n: int | tuple, c: Any, jac: bool) -> tuple[Tensor, tuple, Tensor, tuple]:
+        sample_shape = check_sample_shape(n)
         count = math.prod(sample_shape)
         for i, cond in enumerate(as_tuple(c)):
             if isinstance(cond, Tensor) and cond.shape[0] != count:
@@ -117,19 +94,16 @@ class Flow(nn.Module):
                     f"Flow.sample: condition {i} has batch size {cond.shape[0]}, but {count} "
                     f"samples were asked for (conditions are never broadcast)."
                 )
-        if isinstance(self.base, Distribution):
-            z = self.base.rsample((count,)) if self.base.has_rsample else self.base.sample(
-                (count,))
-        else:
-            z = self.base.sample((count,))
-        x, log_jac_det = self._run(z, c, rev=True, jac=jac)
+        z = tuple(draw(base, count) for base in self.bases)
+        (x,), log_jac_det = self._run(z, c, rev=True, jac=jac)
         return x, z, log_jac_det, sample_shape
 
     def sample(self, n: int | tuple, c: Any = None) -> Tensor:
         """Draw samples ``x = f^{-1}(z)``, ``z ~ base``, of shape ``(*n, *input_shape)``.
 
         Raises:
-            ShapeError: If a condition's batch size is not the number of samples.
+            ShapeError: If ``n`` is not a non-negative int (or a tuple of them), or a
+                condition's batch size is not the number of samples.
         """
         x, _, _, sample_shape = self._draw(n, c, jac=False)
         return x.reshape(*sample_shape, *self.input_shape)
@@ -137,7 +111,7 @@ class Flow(nn.Module):
     def sample_and_log_prob(self, n: int | tuple, c: Any = None) -> tuple[Tensor, Tensor]:
         """Draw samples and their log-density in one reverse pass."""
         x, z, log_jac_det_rev, sample_shape = self._draw(n, c, jac=True)
-        log_prob = self.base.log_prob(z) - log_jac_det_rev
+        log_prob = self._base_log_prob(z) - log_jac_det_rev
         return x.reshape(*sample_shape, *self.input_shape), log_prob.reshape(sample_shape)
 
     def distribution(self, c: Any = None) -> FlowDistribution:
@@ -158,35 +132,89 @@ class Flow(nn.Module):
         clip_grad_norm: float | None = None,
         scheduler: Any = None,
         callback: Callable[[int, dict], Any] | None = None,
+        device: torch.device | str | None = None,
+        compile: bool | dict = False,
+        checkpoint: str | os.PathLike | None = None,
+        checkpoint_every: int | None = None,
+        scheduler_interval: str = "epoch",
+        accumulate: int = 1,
+        precision: str | torch.dtype | None = None,
+        restore_best: bool = False,
+        on_step: StepCallback | Sequence[StepCallback] | None = None,
+        seed: int | None = None,
+        distributed: bool | None = None,
     ) -> dict[str, list[float]]:
-        """Fit by maximum likelihood: minimise the mean negative log-likelihood of ``data``.
+        r"""Fit by maximum likelihood: minimise the mean negative log-likelihood of ``data``.
+
+        Under ``torch.distributed`` (e.g. launched with ``torchrun``) this trains data-parallel
+        by itself: each rank reads its shard through a ``DistributedSampler`` (reshuffled per
+        epoch), gradients are averaged by ``DistributedDataParallel`` (which wraps a loss module
+        around the flow, so ``log_prob`` and ``sample`` stay on the plain flow), logging and
+        checkpoints happen on rank 0 only, and every rank ends with identical parameters. See
+        the "Training at scale" guide.
 
         Args:
             data: A tensor, a tuple ``(x, c_0, ...)`` of tensors, a ``Dataset`` or a
                 ``DataLoader`` yielding ``x`` or ``(x, c_0, ...)``.
             epochs: Passes over the data.
-            batch_size: Batch size (ignored for a ``DataLoader``).
+            batch_size: Batch size per rank (ignored for a ``DataLoader``).
             lr: Learning rate of the default Adam optimizer.
             optimizer: ``None`` (Adam), an optimizer instance, or a factory ``params -> optim``.
-            val_data: Validation data in the same forms, evaluated after every epoch.
-            progress: Show a tqdm bar (per-epoch lines if tqdm is missing).
+            val_data: Validation data in the same forms, evaluated after every epoch on every
+                rank; it never draws from the global RNG, so it does not change training.
+            progress: Show a per-batch tqdm bar on rank 0 (``pip install inn-flows[progress]``;
+                without tqdm, one line per epoch is printed).
             weight_decay: Weight decay of the default optimizer.
-            clip_grad_norm: Clip the gradient norm to this value.
-            scheduler: A learning-rate scheduler, or a factory ``optimizer -> scheduler``;
-                stepped once per epoch.
+            clip_grad_norm: Clip the gradient norm to this value before each optimizer step.
+            scheduler: A learning-rate scheduler, or a factory ``optimizer -> scheduler``.
             callback: Called as ``callback(epoch, history)`` after every epoch; returning
                 ``True`` stops training.
+            device: Move the flow there first (and every batch, as the data arrives).
+            compile: Compile the training step (forward, loss, backward, optimizer step) with
+                ``torch.compile``; ``True`` or a dict of ``torch.compile`` options, e.g.
+                ``{"mode": "max-autotune"}``.
+            checkpoint: A file path. If it exists, training resumes from it exactly (model,
+                optimizer, scheduler, grad scaler, epoch, step, data order and RNG states);
+                it is written after every epoch and every ``checkpoint_every`` steps.
+            checkpoint_every: Also write the checkpoint every this many optimizer steps.
+            scheduler_interval: Step the scheduler per ``"epoch"`` or per optimizer ``"step"``.
+            accumulate: Average the gradients of this many batches per optimizer step.
+            precision: ``None`` (the flow's dtype), ``"bf16"`` or ``"fp16"``: autocast the
+                flow; log-dets and the loss are summed in float32, and fp16 uses a GradScaler.
+            restore_best: Load the parameters of the epoch with the lowest validation loss at
+                the end (needs ``val_data``).
+            on_step: A callable, or a sequence of callables, called with a
+                :class:`inn.training.StepInfo` (``epoch``, ``step``, ``batch``, ``loss``,
+                ``lr``) after every optimizer step; returning ``True`` stops training.
+            seed: Seed of the data order (default: drawn once from the global RNG).
+            distributed: ``None`` trains data-parallel when a process group with more than one
+                rank is initialised; ``False`` never does.
 
         Returns:
             ``{"loss": [...], "val_loss": [...]}``, one mean NLL per epoch.
 
         Raises:
-            FloatingPointError: If the loss becomes NaN or infinite.
+            NonFiniteError: If the loss becomes NaN or infinite (also a ``FloatingPointError``);
+                the message names the epoch, the step and the batch.
+            ModuleArgumentError: For bad arguments (e.g. ``batch_size=0``) or a file at
+                ``checkpoint`` that is no ``Flow.fit`` checkpoint.
+
+        Example:
+            >>> import inn, torch.nn as nn
+            >>> seq = inn.SequenceINN(2)
+            >>> seq.append(inn.GLOWCouplingBlock, subnet_constructor=nn.Linear)
+            >>> history = inn.Flow(seq).fit(torch.randn(64, 2), epochs=2, progress=False)
+            >>> len(history["loss"])
+            2
         """
-        return fit_flow(self, data, epochs=epochs, batch_size=batch_size, lr=lr,
-                        optimizer=optimizer, val_data=val_data, progress=progress,
-                        weight_decay=weight_decay, clip_grad_norm=clip_grad_norm,
-                        scheduler=scheduler, callback=callback)
+        options = FitOptions(
+            epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
+            val_data=val_data, progress=progress, weight_decay=weight_decay,
+            clip_grad_norm=clip_grad_norm, scheduler=scheduler, callback=callback, device=device,
+            compile=compile, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+            scheduler_interval=scheduler_interval, accumulate=accumulate, precision=precision,
+            restore_best=restore_best, on_step=on_step, seed=seed, distributed=distributed)
+        return fit_flow(self, data, options)
 
 
 class FlowDistribution(Distribution):

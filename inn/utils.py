@@ -12,13 +12,14 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, TensorDataset
 
-from .errors import ModuleArgumentError
+from .errors import ArgumentTypeError, InputTypeError, ModuleArgumentError
 from .plotting import plot_graph
 
 __all__ = [
     "Shape",
     "ShapeList",
     "as_tuple",
+    "describe_kind",
     "f_except",
     "force_to",
     "format_shape",
@@ -46,8 +47,9 @@ def normalize_dims(dims: Any) -> ShapeList:
         A new ``list[tuple[int, ...]]``; ``None`` gives ``[]``.
 
     Raises:
-        TypeError: If ``dims`` or one of its shapes is not iterable, or an entry is no int. A bare
-            int where a shape belongs gets a hint to wrap the shape in a list.
+        ArgumentTypeError: (a ``TypeError``) If ``dims`` or one of its shapes is not iterable,
+            or an entry is no int. A bare int where a shape belongs gets a hint to wrap the shape
+            in a list.
 
     Example:
         >>> normalize_dims([torch.Size([3, 2]), [4]])
@@ -58,10 +60,15 @@ def normalize_dims(dims: Any) -> ShapeList:
     if dims is None:
         return []
     problem = f"Invalid dimension specification {dims!r}: expected a list of int tuples, but"
+    if isinstance(dims, str) or _is_int_like(dims):
+        raise ArgumentTypeError(
+            f"{problem} it is a single {type(dims).__name__}; write the shapes as a list of "
+            f"tuples, e.g. [(4,)] or [(3, 32, 32)]."
+        )
     try:
         shapes = list(dims)
     except TypeError:
-        raise TypeError(f"{problem} it cannot be iterated.") from None
+        raise ArgumentTypeError(f"{problem} it cannot be iterated.") from None
     result = []
     for shape in shapes:
         try:
@@ -70,10 +77,14 @@ def normalize_dims(dims: Any) -> ShapeList:
             hint = ""
             if _is_int_like(shape):
                 hint = f" Even a single shape must be wrapped in a list, e.g. [({shape},)]."
-            raise TypeError(f"{problem} its entry {shape!r} cannot be iterated.{hint}") from None
+            raise ArgumentTypeError(
+                f"{problem} its entry {shape!r} cannot be iterated.{hint}") from None
+        if isinstance(shape, str):
+            raise ArgumentTypeError(f"{problem} its entry {shape!r} is a string.")
         for entry in entries:
-            if not _is_int_like(entry):
-                raise TypeError(f"{problem} {entry!r} in {shape!r} is not an int.")
+            if not _is_int_like(entry) or int(entry) < 0:
+                raise ArgumentTypeError(
+                    f"{problem} {entry!r} in {shape!r} is not a non-negative int.")
         result.append(tuple(int(entry) for entry in entries))
     return result
 
@@ -89,8 +100,17 @@ def _is_int_like(value: Any) -> bool:
         return False
 
 
-def as_tuple(values: Any) -> tuple:
+def as_tuple(values: Any, what: str = "input", owner: Any = None) -> tuple:
     """Coerce call arguments into a tuple: a tensor becomes a 1-tuple and ``None`` an empty one.
+
+    Args:
+        values: ``None``, a tensor, or a list or tuple (of tensors, checked later).
+        what: ``"input"`` or ``"condition"``, for the message.
+        owner: The module called (or its name), for the message.
+
+    Raises:
+        InputTypeError: For anything else (a numpy array, a dict, a number, a string), which
+            would otherwise be iterated into rows, keys or characters.
 
     Example:
         >>> as_tuple(None), len(as_tuple(torch.zeros(2))), as_tuple([1, 2])
@@ -102,7 +122,37 @@ def as_tuple(values: Any) -> tuple:
         return (values,)
     if isinstance(values, tuple):
         return values
-    return tuple(values)
+    if isinstance(values, list):
+        return tuple(values)
+    name = owner if isinstance(owner, str) or owner is None else type(owner).__name__
+    raise InputTypeError(
+        f"{name + ' ' if name else ''}{what}s: expected a tensor or a list/tuple of tensors, "
+        f"got {describe_kind(values)}."
+    )
+
+
+def describe_kind(value: Any) -> str:
+    """Name a non-tensor value and say how to turn it into what ``inn`` expects.
+
+    Example:
+        >>> describe_kind({"x": 1})
+        'a dict (pass the tensors as a list, in the order of the InputNodes / ConditionNodes)'
+    """
+    module = type(value).__module__
+    if module == "numpy" and hasattr(value, "shape"):
+        return (f"a numpy array of shape {tuple(value.shape)} (convert it with "
+                f"torch.as_tensor(array, dtype=torch.float32))")
+    if isinstance(value, dict):
+        return ("a dict (pass the tensors as a list, in the order of the InputNodes / "
+                "ConditionNodes)")
+    if isinstance(value, (int, float, complex)) and not isinstance(value, bool):
+        return (f"a number ({value!r}; pass a tensor, "
+                f"e.g. torch.as_tensor(values, dtype=torch.float32))")
+    if isinstance(value, (list, tuple)):
+        return (f"a {type(value).__name__} (a nested list; pass a tensor, "
+                f"e.g. torch.as_tensor(values, dtype=torch.float32))")
+    name = type(value).__name__
+    return f"{'an' if name[0] in 'aeiouAEIOU' else 'a'} {name}"
 
 
 def format_shape(shape: Sequence[Any], batch: Any = "B") -> str:

@@ -1,25 +1,47 @@
-"""Call-time checks of tensor counts and shapes, in one message format, with a global switch.
+"""Call-time checks of tensor kinds, counts and shapes, in one message format, with a switch.
 
 Every module and container checks its inputs and conditions here before any tensor flows, so
 a wrong shape raises a :class:`~inn.errors.ShapeError` naming the owner, the expected and the
-actual shape, instead of failing deep inside a module or silently broadcasting.
-``set_validation(False)`` turns the call-time checks off for hot loops; construction-time
-checks always run.
+actual shape, and a numpy array, an integer tensor or a float64 tensor into a float32 network
+raises an :class:`~inn.errors.InputTypeError` saying how to convert it, instead of failing deep
+inside a module, truncating or silently broadcasting. ``set_validation(False)`` turns the
+call-time checks off for hot loops; ``set_validation("full")`` adds finite-value checks of
+inputs, outputs and log-dets (one host sync per block). Construction-time checks always run.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from numbers import Real
 from typing import Any
 
+import torch
 from torch import Tensor
 
-from .errors import ConditionError, InputCountError, ShapeError
-from .utils import Shape, format_shape
+from .errors import (
+    ConditionError,
+    InputCountError,
+    InputTypeError,
+    ModuleArgumentError,
+    NonFiniteError,
+    ShapeError,
+)
+from .utils import Shape, describe_kind, format_shape
 
-__all__ = ["check_conditions", "check_inputs", "set_validation", "validation_enabled"]
+__all__ = [
+    "check_clamp",
+    "check_conditions",
+    "check_finite",
+    "check_inputs",
+    "full_validation_enabled",
+    "reference_tensor",
+    "set_validation",
+    "validation_enabled",
+]
 
 _ENABLED = True
+_FULL = False
 
 
 def validation_enabled() -> bool:
@@ -27,8 +49,28 @@ def validation_enabled() -> bool:
     return _ENABLED
 
 
+def full_validation_enabled() -> bool:
+    """Whether finite-value checks run too (``set_validation("full")``)."""
+    return _FULL
+
+
+def _parse_mode(enabled: bool | str) -> tuple[bool, bool]:
+    if enabled == "full":
+        return True, True
+    if isinstance(enabled, str):
+        raise ValueError(
+            f"set_validation takes True, False or 'full', got {enabled!r}."
+        )
+    return bool(enabled), False
+
+
 class set_validation:
     """Switch call-time checks on or off, globally or for a ``with`` block.
+
+    Args:
+        enabled: ``True`` (the default state: kinds, dtypes, counts and shapes), ``False`` (no
+            call-time checks) or ``"full"`` (also NaN/Inf in inputs, and in each block's outputs
+            and log-det, naming the first block that produced one).
 
     Example:
         >>> set_validation(False)  # off from here on
@@ -40,25 +82,75 @@ class set_validation:
         True
         >>> validation_enabled()
         False
+        >>> with set_validation("full"):
+        ...     full_validation_enabled()
+        True
         >>> _ = set_validation(True)
     """
 
-    def __init__(self, enabled: bool) -> None:
-        global _ENABLED
-        self.previous = _ENABLED
-        self.enabled = bool(enabled)
-        _ENABLED = self.enabled
+    def __init__(self, enabled: bool | str) -> None:
+        global _ENABLED, _FULL
+        self.previous = (_ENABLED, _FULL)
+        _ENABLED, _FULL = _parse_mode(enabled)
+        self.enabled: bool | str = "full" if _FULL else _ENABLED
 
     def __enter__(self) -> set_validation:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        global _ENABLED
-        _ENABLED = self.previous
+        global _ENABLED, _FULL
+        _ENABLED, _FULL = self.previous
 
     def __repr__(self) -> str:
-        return f"set_validation({self.enabled})"
+        return f"set_validation({self.enabled!r})"
 
+
+def reference_tensor(module: Any) -> Tensor | None:
+    """The module's first floating parameter or buffer, whose dtype and device inputs must have.
+
+    Cached on the module (``InvertibleModule._apply`` drops the cache on ``.to()``); the tensor
+    object itself is cached, so moving a submodule alone is seen too. ``None`` for modules
+    without floating state, which accept any floating dtype. Buffers of modules that set
+    ``any_float_dtype`` (constant kernels cast to the input's dtype at each call) do not count.
+    """
+    cached = module.__dict__.get("_reference_tensor")
+    if cached is None:  # a 1-tuple or (), never a bare tensor attribute (torch.export warns)
+        first = next((t for t in _states(module) if t.is_floating_point()), None)
+        cached = () if first is None else (first,)
+        module.__dict__["_reference_tensor"] = cached
+    return cached[0] if cached else None
+
+
+def _states(module: Any) -> Any:
+    yield from module.parameters()
+    for sub in module.modules():
+        if not getattr(sub, "any_float_dtype", False):
+            yield from sub.buffers(recurse=False)
+
+
+def _kind_error(owner: str, what: str, index: int, label: str, tensor: Any,
+                reference: Tensor | None) -> InputTypeError:
+    where = f"{owner} {what} {index}{label}"
+    if not isinstance(tensor, Tensor):
+        return InputTypeError(f"{where}: expected a tensor, got {describe_kind(tensor)}.")
+    if tensor.is_complex() or not tensor.is_floating_point():
+        target = "torch.float32" if reference is None else str(reference.dtype)
+        return InputTypeError(
+            f"{where}: expected a floating-point tensor, got dtype {tensor.dtype} (integer and "
+            f"complex tensors would be truncated or mixed silently); convert it with "
+            f".to({target})."
+        )
+    if tensor.dtype != reference.dtype:
+        fix = ".float()" if reference.dtype == torch.float32 else f".to({reference.dtype})"
+        return InputTypeError(
+            f"{where}: got dtype {tensor.dtype}, but {owner} computes in {reference.dtype}; "
+            f"convert the input with x{fix}, or the network with net.to({tensor.dtype})."
+        )
+    return InputTypeError(
+        f"{where}: the tensor is on device {tensor.device}, but {owner} is on "
+        f"{reference.device}; move it with x.to({str(reference.device)!r}) or the network "
+        f"with net.to({str(tensor.device)!r})."
+    )
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
@@ -78,6 +170,7 @@ def check_inputs(
     rev: bool = False,
     names: Sequence[str] | None = None,
     relaxed: Sequence[bool] | None = None,
+    reference: Tensor | None = None,
 ) -> int:
     """Check the inputs of a call against their declared shapes and return the batch size.
 
@@ -89,15 +182,24 @@ def check_inputs(
         names: Optional per-input descriptions, e.g. ``"InputNode 'x'"``.
         relaxed: Per input, whether only the batch size is checked here because the module that
             reads the tensor checks its shape itself (see ``InvertibleModule.checks_own_shapes``).
+        reference: A tensor of the owner's state (:func:`reference_tensor`) whose dtype and
+            device the inputs must have; ``None``: any floating dtype.
 
     Returns:
         The batch size shared by all inputs.
 
     Raises:
         InputCountError: If the number of tensors is wrong.
-        ShapeError: If a tensor has the wrong shape, or the batch sizes differ.
+        InputTypeError: For a non-tensor, an integer or complex tensor, or a dtype or device
+            that differs from ``reference``.
+        ShapeError: If a tensor has the wrong shape, the batch sizes differ, or the batch is
+            empty.
     """
     what = "output to invert" if rev else "input"
+    for i, tensor in enumerate(tensors):  # before the count: [1.0, 2.0] is no list of 2 inputs
+        if not isinstance(tensor, Tensor):
+            raise _kind_error(owner, what, i, f" ({names[i]})" if names and i < len(names)
+                              else "", tensor, reference)
     if len(tensors) != len(shapes):
         expected = _plural(len(shapes), "output" if rev else "input")
         raise InputCountError(
@@ -107,10 +209,14 @@ def check_inputs(
         return 0
     batch = None
     for i, (tensor, shape) in enumerate(zip(tensors, shapes, strict=True)):
-        actual = getattr(tensor, "shape", None)
-        if relaxed is not None and relaxed[i] and actual is not None and len(actual) >= 1:
+        if (tensor.dtype != reference.dtype or tensor.device != reference.device
+                if reference is not None else not tensor.is_floating_point()):
+            label = f" ({names[i]})" if names else ""
+            raise _kind_error(owner, what, i, label, tensor, reference)
+        actual = tensor.shape
+        if relaxed is not None and relaxed[i] and len(actual) >= 1:
             pass
-        elif actual is None or len(actual) != len(shape) + 1 or actual[1:] != shape:
+        elif len(actual) != len(shape) + 1 or actual[1:] != shape:
             label = f" ({names[i]})" if names else ""
             raise ShapeError(
                 f"{owner} {what} {i}{label}: expected shape {format_shape(shape)}, "
@@ -123,6 +229,8 @@ def check_inputs(
                 f"{owner} {what} {i}: batch size {actual[0]} differs from the batch size "
                 f"{batch} of {what} 0."
             )
+    if batch == 0:
+        raise ShapeError(f"{owner} {what} 0: the batch is empty (batch size 0).")
     return batch
 
 
@@ -135,6 +243,7 @@ def check_conditions(
     names: Sequence[str] | None = None,
     vector_ok: bool = False,
     tensors_only: bool = False,
+    reference: Tensor | None = None,
 ) -> None:
     """Check conditions against their declared shapes and the inputs' batch size.
 
@@ -150,9 +259,13 @@ def check_conditions(
             an empty ``(0,)`` condition: it carries per-sample indices (``GaussianMixtureModel``).
         tensors_only: Check only tensor conditions; other values (``GaussianMixtureModel``'s int
             seed or ``None`` index) are left to the module that reads them, which checks them.
+        reference: As for :func:`check_inputs`; only floating conditions must match its dtype
+            (integer conditions may be labels or indices), and all must match its device.
 
     Raises:
         ConditionError: If conditions are missing or superfluous.
+        InputTypeError: For a non-tensor (unless ``tensors_only``), a complex tensor, or a
+            floating dtype or device that differs from ``reference``.
         ShapeError: If a condition has the wrong shape or batch size.
     """
     if len(conditions) != len(shapes):
@@ -164,10 +277,18 @@ def check_conditions(
             f"{owner}: expected {_plural(len(shapes), 'condition')}, got {len(conditions)}."
         )
     for i, (cond, shape) in enumerate(zip(conditions, shapes, strict=True)):
-        if tensors_only and not isinstance(cond, Tensor):
-            continue
+        if not isinstance(cond, Tensor):
+            if tensors_only:
+                continue
+            raise _kind_error(owner, "condition", i, f" ({names[i]})" if names else "", cond,
+                              reference)
+        if cond.is_complex() or (reference is not None and (
+                cond.device != reference.device
+                or (cond.is_floating_point() and cond.dtype != reference.dtype))):
+            raise _kind_error(owner, "condition", i, f" ({names[i]})" if names else "", cond,
+                              reference)
         label = f" ({names[i]})" if names else ""
-        actual = getattr(cond, "shape", None)
+        actual = cond.shape
         fits = actual is not None and len(actual) == len(shape) + 1 and actual[1:] == shape
         if not fits and actual is not None and len(actual) == 1:
             fits = shape == (0,) or (vector_ok and shape == (1,))
@@ -181,3 +302,56 @@ def check_conditions(
                 f"{owner} condition {i}{label}: batch size {actual[0]} does not match the "
                 f"inputs' batch size {batch} (conditions are never broadcast)."
             )
+
+
+def check_finite(owner: str, tensors: Sequence[Any], what: str, log_jac_det: Any = None) -> None:
+    """Raise if a tensor (or the log-det) holds NaN or Inf; used by ``set_validation("full")``.
+
+    Args:
+        owner: Who produced or receives the tensors, as messages name it.
+        tensors: The tensors to check (non-tensors and integer tensors are skipped).
+        what: ``"input"``, ``"output"``, ... for the message.
+        log_jac_det: A log-det to check too, or ``None``.
+
+    Raises:
+        NonFiniteError: Naming the owner, the tensor and how many values are not finite.
+
+    Example:
+        >>> check_finite("ActNorm", [torch.tensor([[1.0, float("nan")]])], "output")
+        Traceback (most recent call last):
+        ...
+        inn.errors.NonFiniteError: ActNorm output 0 contains NaN or Inf (1 of 2 values).
+    """
+    items = [(f"{what} {i}", t) for i, t in enumerate(tensors)]
+    if isinstance(log_jac_det, Tensor):
+        items.append(("log-det", log_jac_det))
+    for name, tensor in items:
+        if isinstance(tensor, Tensor) and tensor.is_floating_point():
+            finite = torch.isfinite(tensor)
+            if not bool(finite.all()):
+                bad = finite.numel() - int(finite.sum())
+                raise NonFiniteError(
+                    f"{owner} {name} contains NaN or Inf ({bad} of {finite.numel()} values)."
+                )
+
+
+def check_clamp(owner: str, name: str, value: Any, *, positive: bool = False) -> None:
+    """Check a soft-clamp bound at construction: a finite real number, ``>= 0`` (or ``> 0``).
+
+    ``inf`` would make the clamped log-scales unbounded (outputs overflow to inf/NaN) and a
+    string would fail only at the first comparison; both are rejected here.
+
+    Raises:
+        ModuleArgumentError: Naming the owner, the argument and the value.
+
+    Example:
+        >>> check_clamp("Affine", "clamp", float("inf"))
+        Traceback (most recent call last):
+        ...
+        inn.errors.ModuleArgumentError: Affine: clamp must be non-negative, got inf; it must be a finite real number.
+    """  # noqa: E501
+    bound = "positive" if positive else "non-negative"
+    if (isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value)
+            or value < 0 or (positive and value == 0)):
+        raise ModuleArgumentError(
+            f"{owner}: {name} must be {bound}, got {value!r}; it must be a finite real number.")

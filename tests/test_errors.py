@@ -259,7 +259,7 @@ def test_module_argument_errors(trigger, pattern):
 
 
 def test_bare_int_dims_suggest_wrapping():
-    with pytest.raises(TypeError, match="wrapped in a list"):
+    with pytest.raises(inn.ArgumentTypeError, match=r"PermuteRandom.*wrapped in a list"):
         Fm.PermuteRandom([5])
     assert Fm.PermuteRandom([torch.Size([3, 2])]).dims_in == [(3, 2)]
     assert Fm.PermuteRandom([[4]]).dims_in == [(4,)]
@@ -335,10 +335,10 @@ CALL_CASES = [
     ("module_extra_condition", lambda: Fm.GLOWCouplingBlock(
         [(4,)], subnet_constructor=mlp_subnet)([X1], c=[C]), inn.ConditionError,
      r"GLOWCouplingBlock takes no conditions"),
-    ("module_non_tensor", lambda: Fm.PermuteRandom([(4,)])(["x"]), inn.ShapeError,
-     r"got a str"),
-    ("graph_none_condition", lambda: graph()([X1, X2], c=[None]), inn.ShapeError,
-     r"Node 'a' \(GLOWCouplingBlock\).*condition"),
+    ("module_non_tensor", lambda: Fm.PermuteRandom([(4,)])(["x"]), inn.InputTypeError,
+     r"PermuteRandom input 0: expected a tensor, got a str"),
+    ("graph_none_condition", lambda: graph()([X1, X2], c=[None]), inn.InputTypeError,
+     r"Node 'a' \(GLOWCouplingBlock\).*condition 0: expected a tensor, got a NoneType"),
 ]
 
 

@@ -62,9 +62,9 @@ def test_custom_and_learned_bases():
     torch.testing.assert_close(flow.log_prob(x), base.log_prob(z) + log_jac_det)
     with pytest.raises(inn.ModuleArgumentError, match="event_shape"):
         inn.Flow(chain(), base=Independent(Normal(torch.zeros(3), torch.ones(3)), 1))
-    split = Fm.Split([(4,)])
-    with pytest.raises(inn.ModuleArgumentError, match="one input and one output"):
-        inn.Flow(split)
+    concat = Fm.Concat([(2,), (2,)])
+    with pytest.raises(inn.ModuleArgumentError, match="one input and at least one output"):
+        inn.Flow(concat)
 
 
 def test_fit_reduces_nll_and_restores_mode():
@@ -143,3 +143,46 @@ def test_flow_moves_with_to():
     flow = inn.Flow(chain()).to(torch.float64)
     assert flow.sample(2).dtype == torch.float64
     assert isinstance(flow.base, nn.Module)
+
+
+def multiscale_graph():
+    """One input (4,), a coupling, a split: two outputs (1,) and (3,)."""
+    x = Ff.InputNode(4, name="x")
+    block = Ff.Node(x, Fm.GLOWCouplingBlock, {"subnet_constructor": mlp_subnet}, name="block")
+    split = Ff.Node(block, Fm.Split, {"section_sizes": [1, 3]}, name="split")
+    outs = [Ff.OutputNode(split.out0, name="z0"), Ff.OutputNode(split.out1, name="z1")]
+    return Ff.GraphINN([x, block, split, *outs])
+
+
+def test_multi_output_flow_sums_one_base_term_per_output():
+    graph = multiscale_graph().double()
+    base1 = Independent(Normal(torch.ones(3, dtype=torch.float64),
+                               2 * torch.ones(3, dtype=torch.float64)), 1)
+    flow = inn.Flow(graph, base=[None, base1]).double()
+    x = torch.randn(6, 4, dtype=torch.float64)
+    (z0, z1), log_jac_det = graph(x)
+    first = -0.5 * (z0**2).sum(1) - 0.5 * math.log(2 * math.pi)
+    torch.testing.assert_close(flow.log_prob(x), first + base1.log_prob(z1) + log_jac_det,
+                               atol=1e-12, rtol=0)
+    samples, log_prob = flow.sample_and_log_prob(7)
+    assert samples.shape == (7, 4)
+    torch.testing.assert_close(log_prob, flow.log_prob(samples), atol=1e-10, rtol=0)
+    assert flow.sample((2, 3)).shape == (2, 3, 4)
+    assert flow.event_shape == (torch.Size([1]), torch.Size([3]))
+
+
+def test_multi_output_flow_checks_its_bases():
+    with pytest.raises(inn.ModuleArgumentError, match="list of 2 bases"):
+        inn.Flow(multiscale_graph(), base=[None])
+    wrong = Independent(Normal(torch.zeros(2), torch.ones(2)), 1)
+    with pytest.raises(inn.ModuleArgumentError, match="output 1"):
+        inn.Flow(multiscale_graph(), base=[None, wrong])
+
+
+@pytest.mark.parametrize("n", [2.5, -1, True, "3", (2, -1), None])
+def test_sample_rejects_bad_counts(n):
+    flow = inn.Flow(chain())
+    with pytest.raises(inn.ShapeError, match="non-negative int"):
+        flow.sample(n)
+    with pytest.raises(inn.ShapeError, match="non-negative int"):
+        flow.sample_and_log_prob(n)

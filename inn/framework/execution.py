@@ -8,6 +8,7 @@ import torch
 import torch.nn.modules.module as module_hooks
 from torch import Tensor
 
+from .. import validation
 from ..errors import InputCountError, ShapeError
 from ..modules.base import InvertibleModule
 
@@ -93,6 +94,8 @@ def call_block(
     direct = not torch.compiler.is_compiling() and runs_directly(module)
     if direct and inputs_checked:
         out, log_jac_det = module._dispatch(inputs, conditions, rev, jac)
+        if validation._FULL:
+            _check_block_finite(module, out, log_jac_det, rev, jac)
         return out, log_jac_det, True
     if isinstance(module, InvertibleModule):
         out, log_jac_det = module._call_as_block(inputs, conditions, rev, jac)
@@ -101,14 +104,33 @@ def call_block(
     else:
         out, log_jac_det = module(inputs, rev=rev, jac=jac)
     if isinstance(out, Tensor) or len(out) != n_outputs:
-        got = "a bare tensor" if isinstance(out, Tensor) else f"{len(out)} tensors"
-        raise InputCountError(
-            f"{type(module).__name__} returned {got}, but {n_outputs} output(s) were expected; "
-            f"modules return ((out_0, ...), log_jac_det)."
-        )
+        raise _wrong_outputs(module, out, log_jac_det, n_outputs)
     if jac:
         check_log_det_shape(module, log_jac_det, inputs[0].shape[0])
+    if validation._FULL:
+        _check_block_finite(module, out, log_jac_det, rev, jac)
     return out, log_jac_det, direct  # a built-in block's own forward checked its inputs
+
+
+def _wrong_outputs(module: Any, out: Any, log_jac_det: Any, n_outputs: int) -> InputCountError:
+    name = type(module).__name__
+    if isinstance(out, Tensor) and isinstance(log_jac_det, (tuple, list)):
+        return InputCountError(
+            f"{name} returned (log_jac_det, outputs) in swapped order; modules return "
+            f"((out_0, ...), log_jac_det)."
+        )
+    got = "a bare tensor" if isinstance(out, Tensor) else f"{len(out)} tensors"
+    return InputCountError(
+        f"{name} returned {got}, but {n_outputs} output(s) were expected; modules return "
+        f"((out_0, ...), log_jac_det)."
+    )
+
+
+def _check_block_finite(module: Any, out: tuple, log_jac_det: Any, rev: bool, jac: bool) -> None:
+    """``set_validation("full")``: the block's outputs and log-det must be finite."""
+    validation.check_finite(
+        f"{type(module).__name__} (the first block to produce a non-finite value)", out,
+        "reconstructed input" if rev else "output", log_jac_det if jac else None)
 
 
 def check_log_det_shape(module: Any, log_jac_det: Any, batch: int) -> None:
@@ -149,6 +171,9 @@ def _as_batch_log_det(log_jac_det: Any, reference: Tensor) -> Tensor | None:
                       device=reference.device)
 
 
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
 def accumulate_log_det(total: Tensor | None, log_jac_det: Any, reference: Tensor) -> Tensor | None:
     """Add one block's log-det to the running total.
 
@@ -160,6 +185,9 @@ def accumulate_log_det(total: Tensor | None, log_jac_det: Any, reference: Tensor
         log_jac_det = _as_batch_log_det(log_jac_det, reference)
         if log_jac_det is None:
             return total
+    if log_jac_det.dtype in _LOW_PRECISION and reference.dtype not in _LOW_PRECISION:
+        # under autocast a block may return a bf16/fp16 log-det: sum in the input's dtype
+        log_jac_det = log_jac_det.to(reference.dtype)
     if total is None:
         return log_jac_det
     if log_jac_det.dim() == total.dim():

@@ -9,11 +9,19 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from ..errors import with_context
+from .. import backprop
+from ..errors import NodeTypeError, with_context
 from ..modules.base import InvertibleModule
 from ..plotting import plot_graph
-from ..utils import ShapeList, as_tuple
-from ..validation import check_conditions, check_inputs, validation_enabled
+from ..utils import ShapeList, as_tuple, describe_kind
+from ..validation import (
+    check_conditions,
+    check_finite,
+    check_inputs,
+    full_validation_enabled,
+    reference_tensor,
+    validation_enabled,
+)
 from .compilation import RegionalCompilation
 from .execution import accumulate_log_det, call_block, finish_log_det
 from .io_nodes import ConditionNode, FeedForwardNode, InputNode, OutputNode, run_feed_forward
@@ -38,6 +46,9 @@ class GraphINN(InvertibleModule, RegionalCompilation):
         node_list: Every node of the graph (see :func:`collect_nodes`).
         force_tuple_output: Return a tuple even for a single output.
         verbose: Print the network after construction.
+        memory_efficient: Train with activation memory that does not grow with depth: blocks
+            with ``exact_inverse`` rebuild their inputs during backward (see
+            :mod:`inn.backprop`). Also a settable attribute.
 
     Raises:
         NodeTypeError, GraphError, DanglingError, CycleError: For malformed graphs (see
@@ -58,8 +69,14 @@ class GraphINN(InvertibleModule, RegionalCompilation):
     multi_dim_log_det = True  # nested containers have checked their own blocks' log-dets
 
     def __init__(
-        self, node_list: Any, force_tuple_output: bool = False, verbose: bool = False
+        self, node_list: Any, force_tuple_output: bool = False, verbose: bool = False,
+        memory_efficient: bool = False,
     ) -> None:
+        if isinstance(node_list, (AbstractNode, str)) or not hasattr(node_list, "__iter__"):
+            raise NodeTypeError(
+                f"GraphINN takes a list of nodes, got {describe_kind(node_list)}; pass every "
+                f"node, e.g. GraphINN([x, ..., z]) or GraphINN(collect_nodes(x))."
+            )
         node_list = list(node_list)
         plan = build_plan(node_list)
         in_nodes = [n for n in node_list if isinstance(n, InputNode)]
@@ -74,6 +91,7 @@ class GraphINN(InvertibleModule, RegionalCompilation):
         self.node_list_rev = plan.order_rev
         self.global_out_shapes: ShapeList = [n.input_dims[0] for n in self.out_nodes]
         self.force_tuple_output = force_tuple_output
+        self.memory_efficient = memory_efficient
         self.module_list = nn.ModuleList(plan.modules)
         self._block_of_node = {step.node: step.block for step in plan.forward}
         self._relaxed_inputs = [_checks_own_shapes(n.outputs[0][0].module) for n in self.in_nodes]
@@ -88,6 +106,13 @@ class GraphINN(InvertibleModule, RegionalCompilation):
     def node_list(self) -> list[AbstractNode]:
         """All nodes in forward topological order."""
         return self.node_list_fwd
+
+    @property
+    def exact_inverse(self) -> bool:  # type: ignore[override]
+        """Whether every invertible node's module declares ``exact_inverse``."""
+        blocks = list(self.module_list)
+        return all(getattr(blocks[step.block], "exact_inverse", False)
+                   for step in self._plan.forward if not step.feed_forward)
 
     def output_dims(self, input_dims: ShapeList | None = None) -> ShapeList:
         """The network's output shapes (``input_dims`` is accepted for compatibility)."""
@@ -126,7 +151,7 @@ class GraphINN(InvertibleModule, RegionalCompilation):
             warnings.warn("GraphINN(x=...) is deprecated: pass the input as x_or_z.",
                           DeprecationWarning, stacklevel=2)
             x_or_z = x
-        x_or_z, c = as_tuple(x_or_z), as_tuple(c)
+        x_or_z, c = as_tuple(x_or_z, "input", self), as_tuple(c, "condition", self)
         if validation_enabled():
             self._check_call(x_or_z, c, rev)
         values, log_jac_det, node_log_dets = self._execute(x_or_z, c, rev, jac,
@@ -150,13 +175,21 @@ class GraphINN(InvertibleModule, RegionalCompilation):
         shapes, names, relaxed = (
             (self.global_out_shapes, self._output_names, self._relaxed_outputs) if rev
             else (self.dims_in, self._input_names, self._relaxed_inputs))
-        batch = check_inputs("GraphINN", x_or_z, shapes, rev=rev, names=names, relaxed=relaxed)
+        reference = reference_tensor(self)
+        batch = check_inputs("GraphINN", x_or_z, shapes, rev=rev, names=names, relaxed=relaxed,
+                             reference=reference)
         check_conditions("GraphINN", c, self.dims_c, batch, names=self._condition_names,
-                         vector_ok=True, tensors_only=True)
+                         vector_ok=True, tensors_only=True, reference=reference)
+        if full_validation_enabled():
+            check_finite("GraphINN", x_or_z, "output to invert" if rev else "input")
+            check_finite("GraphINN", c, "condition")
 
     def _execute(
         self, x_or_z: tuple, c: tuple, rev: bool, jac: bool, keep_node_log_dets: bool
     ) -> tuple[list, Tensor, dict | None]:
+        if self.memory_efficient and not keep_node_log_dets and torch.is_grad_enabled():
+            values, log_jac_det = backprop.run_graph(self, x_or_z, c, rev, jac)
+            return values, log_jac_det, None
         plan = self._plan
         values: list[Any] = [None] * plan.n_slots
         # Whether each slot holds a checked tensor: the graph's inputs and conditions (checked
@@ -181,7 +214,8 @@ class GraphINN(InvertibleModule, RegionalCompilation):
                 conditions = tuple([values[i] for i in step.conditions])
                 module = step.callable if step.block is None else blocks[step.block]
                 if step.feed_forward:
-                    values[step.writes[0]] = run_feed_forward(module, conditions)
+                    values[step.writes[0]] = run_feed_forward(module, conditions,
+                                                              step.node.unit_conditions)
                     continue
                 inputs_checked = all([checked[i] for i in step.reads]) \
                     and all([checked[i] for i in step.conditions])

@@ -113,6 +113,8 @@ class FeedForwardNode(AbstractNode):
 
     def build_module(self, condition_shapes: ShapeList, input_shapes: ShapeList) -> tuple:
         """Build or take the module; one output of ``output_dims``."""
+        #: Conditions declared (1,): a (B,) float tensor for them gets its feature axis back.
+        self.unit_conditions = tuple(i for i, s in enumerate(condition_shapes) if s == (1,))
         if isinstance(self.module_type, nn.Module):
             if self.module_args:
                 raise ModuleArgumentError(
@@ -133,8 +135,20 @@ class FeedForwardNode(AbstractNode):
         return module, [self.module_output_dims]
 
 
-def run_feed_forward(module: nn.Module, conditions: list[Tensor]) -> Tensor:
-    """Evaluate a feed-forward node's module on its condition tensors."""
+def run_feed_forward(
+    module: nn.Module, conditions: tuple, unit_conditions: tuple[int, ...] = ()
+) -> Tensor:
+    """Evaluate a feed-forward node's module on its condition tensors.
+
+    A ``ConditionNode(1)`` also accepts a ``(B,)`` tensor (FrEIA's documentation passes
+    conditions this way); for the feed-forward module, which expects a feature axis
+    (``nn.Linear(1, k)``), a floating ``(B,)`` tensor at a ``unit_conditions`` position becomes
+    ``(B, 1)``. Integer ``(B,)`` tensors (labels for an ``nn.Embedding``) pass unchanged.
+    """
+    if unit_conditions:
+        conditions = tuple(
+            c.unsqueeze(1) if i in unit_conditions and isinstance(c, Tensor) and c.dim() == 1
+            and c.is_floating_point() else c for i, c in enumerate(conditions))
     if isinstance(module, InvertibleModule):
         out, _ = module._call_as_block(tuple(conditions), (), False, False)
         return out[0]

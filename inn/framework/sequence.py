@@ -5,19 +5,30 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import torch
 import torch.nn as nn
 from torch import Tensor
 
+from .. import backprop
 from ..errors import (
+    BlockIndexError,
     ConditionError,
     InputCountError,
     ModuleArgumentError,
     with_context,
 )
+from ..keywords import check_keywords
 from ..modules.base import InvertibleModule
 from ..modules.inverse import Inverse
 from ..utils import Shape, ShapeList, as_tuple, normalize_dims
-from ..validation import check_conditions, check_inputs, validation_enabled
+from ..validation import (
+    check_conditions,
+    check_finite,
+    check_inputs,
+    full_validation_enabled,
+    reference_tensor,
+    validation_enabled,
+)
 from .compilation import RegionalCompilation
 from .execution import accumulate_log_det, call_block, finish_log_det
 from .sequence_checks import (
@@ -43,6 +54,9 @@ class SequenceINN(InvertibleModule, RegionalCompilation):
     Args:
         *dims: The input shape, e.g. ``SequenceINN(3, 32, 32)``.
         force_tuple_output: Return a 1-tuple instead of a bare tensor.
+        memory_efficient: Train with activation memory that does not grow with depth: blocks
+            with ``exact_inverse`` rebuild their inputs during backward (see
+            :mod:`inn.backprop`). Also a settable attribute.
 
     Attributes:
         shapes: The shapes along the chain, starting with ``dims``.
@@ -65,7 +79,9 @@ class SequenceINN(InvertibleModule, RegionalCompilation):
 
     multi_dim_log_det = True  # nested containers have checked their own blocks' log-dets
 
-    def __init__(self, *dims: int, force_tuple_output: bool = False) -> None:
+    def __init__(
+        self, *dims: int, force_tuple_output: bool = False, memory_efficient: bool = False
+    ) -> None:
         if not dims or any(isinstance(d, bool) or not isinstance(d, int) for d in dims):
             raise ModuleArgumentError(
                 f"SequenceINN needs its input shape as ints, e.g. SequenceINN(3, 32, 32); "
@@ -76,6 +92,7 @@ class SequenceINN(InvertibleModule, RegionalCompilation):
         self.conditions: list[CondIndex] = []
         self.module_list = nn.ModuleList()
         self.force_tuple_output = force_tuple_output
+        self.memory_efficient = memory_efficient
         self._condition_shapes: dict[int, Shape] = {}
         self._update_dims_c()
 
@@ -100,6 +117,10 @@ class SequenceINN(InvertibleModule, RegionalCompilation):
                 a missing or conflicting ``cond_shape``, or ``cond`` not matching the block.
         """
         position = len(self.module_list)
+        if kwargs and isinstance(module_class, type):
+            check_keywords(module_class, kwargs, extra=("cond", "cond_shape"),
+                           hidden=("dims_in", "dims_c"),
+                           context=f"SequenceINN block {position} ({module_class.__name__})")
         indices = parse_cond(cond, position)
         dims_in = [self.shapes[-1]]
         if isinstance(module_class, nn.Module):
@@ -134,9 +155,20 @@ class SequenceINN(InvertibleModule, RegionalCompilation):
 
     # -- container protocol -------------------------------------------------------------------
 
+    def _position(self, item: Any) -> int:
+        """``item`` as a block position in ``[0, len)``, negative indices counted from the end."""
+        n = len(self)
+        if isinstance(item, bool) or not isinstance(item, int) or not -n <= item < n:
+            kind = repr(item) if isinstance(item, int) else f"a {type(item).__name__}"
+            raise BlockIndexError(
+                f"SequenceINN has {n} block(s), valid indices are {-n}..{n - 1} (or a slice), "
+                f"got {kind}."
+            )
+        return item % n
+
     def __getitem__(self, item: int | slice) -> Any:
         if not isinstance(item, slice):
-            return self.module_list[item]
+            return self.module_list[self._position(item)]
         start, stop, step = item.indices(len(self))
         positions = list(range(start, stop, step))
         blocks = [self.module_list[i] if step > 0 else Inverse(self.module_list[i])
@@ -157,8 +189,8 @@ class SequenceINN(InvertibleModule, RegionalCompilation):
     def __setitem__(self, key: Any, value: nn.Module) -> None:
         if isinstance(key, slice):
             raise ModuleArgumentError("SequenceINN does not support assigning to slices.")
-        existing = self.module_list[key]
-        position = key % len(self)
+        position = self._position(key)
+        existing = self.module_list[position]
         context = f"SequenceINN block {position} ({type(value).__name__})"
         checks = [
             ("input shapes", existing.dims_in, getattr(value, "dims_in", None)),
@@ -171,7 +203,12 @@ class SequenceINN(InvertibleModule, RegionalCompilation):
                 raise ModuleArgumentError(
                     f"{context}: the replacement has {what} {actual}, expected {expected}."
                 )
-        self.module_list[key] = value
+        self.module_list[position] = value
+
+    @property
+    def exact_inverse(self) -> bool:  # type: ignore[override]
+        """Whether every block declares ``exact_inverse``."""
+        return all(getattr(b, "exact_inverse", False) for b in self.module_list)
 
     def __len__(self) -> int:
         return len(self.module_list)
@@ -213,12 +250,15 @@ class SequenceINN(InvertibleModule, RegionalCompilation):
             ConditionError: For missing, extra or unused conditions.
             ShapeError: For wrongly shaped inputs or conditions.
         """
-        out, log_jac_det = self._call_as_block(as_tuple(x_or_z), as_tuple(c), rev, jac)
+        out, log_jac_det = self._call_as_block(as_tuple(x_or_z, "input", self),
+                                               as_tuple(c, "condition", self), rev, jac)
         return (out if self.force_tuple_output else out[0]), log_jac_det
 
     def _call_as_block(self, x_or_z: tuple, c: tuple, rev: bool, jac: bool) -> tuple:
         if validation_enabled():
             self._check_call(x_or_z, c, rev)
+        if self.memory_efficient and torch.is_grad_enabled():
+            return backprop.run_sequence(self, x_or_z, c, rev, jac)
         x = x_or_z[0]
         total = None
         # the blocks as a plain list: ModuleList indexing costs microseconds per block
@@ -250,13 +290,17 @@ class SequenceINN(InvertibleModule, RegionalCompilation):
         return (x,), finish_log_det(total, x_or_z[0])
 
     def _check_call(self, x_or_z: tuple, c: tuple, rev: bool) -> None:
+        if x_or_z and not isinstance(x_or_z[0], Tensor):  # [1.0, 2.0] is no list of 2 inputs
+            check_inputs("SequenceINN", x_or_z[:1], [self.shapes[0]], rev=rev)
         if len(x_or_z) != 1:
             raise InputCountError(
                 f"SequenceINN takes exactly one input tensor, got {len(x_or_z)}."
             )
         reader = self.module_list[-1 if rev else 0] if len(self.module_list) else None
+        reference = reference_tensor(self)
         batch = check_inputs("SequenceINN", x_or_z, [self.shapes[-1] if rev else self.shapes[0]],
-                             rev=rev, relaxed=[getattr(reader, "checks_own_shapes", False)])
+                             rev=rev, relaxed=[getattr(reader, "checks_own_shapes", False)],
+                             reference=reference)
         if self._unused_conditions:
             raise ConditionError(
                 f"SequenceINN: conditions {self._unused_conditions} are not used by any block "
@@ -268,4 +312,8 @@ class SequenceINN(InvertibleModule, RegionalCompilation):
                 f"SequenceINN: got {len(c)} conditions, but the blocks use only indices "
                 f"0..{self._n_conditions - 1}; conditions {unused} would be unused."
             )
-        check_conditions("SequenceINN", c, self.dims_c, batch, vector_ok=True, tensors_only=True)
+        check_conditions("SequenceINN", c, self.dims_c, batch, vector_ok=True, tensors_only=True,
+                         reference=reference)
+        if full_validation_enabled():
+            check_finite("SequenceINN", x_or_z, "output to invert" if rev else "input")
+            check_finite("SequenceINN", c, "condition")

@@ -24,6 +24,7 @@ from .coupling import (
     NICECouplingBlock,
     RNVPCouplingBlock,
 )
+from .data_transforms import LogitTransform, ScaleToUnit, UniformDequantization, bits_per_dim
 from .elementary import ElementwiseAffine, InvertibleLinear
 from .fixed import Fixed1x1Conv, FixedLinearTransform
 from .gmm import GaussianMixtureModel
@@ -79,6 +80,7 @@ __all__ = [
     "InvertibleSigmoid",
     "LearnedElementwiseScaling",
     "LinearSpline",
+    "LogitTransform",
     "MaskedAutoregressive",
     "NICECouplingBlock",
     "OrthogonalTransform",
@@ -86,9 +88,12 @@ __all__ = [
     "RNVPCouplingBlock",
     "RationalQuadraticSpline",
     "Reshape",
+    "ScaleToUnit",
     "SplineCouplingBlock",
     "Split",
     "SplitChannel",
+    "UniformDequantization",
+    "bits_per_dim",
 ]
 
 # FrEIA's deprecated names: importable from here, but outside __all__, as in FrEIA.

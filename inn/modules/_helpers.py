@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from numbers import Real
+from numbers import Integral, Real
 from typing import Any
 
 import torch
@@ -16,6 +16,7 @@ from ..utils import Shape
 __all__ = [
     "DerivedBuffers",
     "check_condition_spatial_dims",
+    "check_seed",
     "log_of_positive",
     "require_subnet_constructor",
     "single_input_shape",
@@ -84,17 +85,48 @@ def check_condition_spatial_dims(module: Any, shape: Shape) -> None:
 
 
 def require_subnet_constructor(constructor: Any, owner: str) -> Callable[[int, int], nn.Module]:
-    """Return ``constructor`` if it is callable.
+    """Return ``constructor`` if it is callable, wrapped to check that it builds an ``nn.Module``.
 
     Raises:
-        ModuleArgumentError: Naming ``owner`` if it is missing or not callable.
+        ModuleArgumentError: Naming ``owner`` if it is missing or not callable; when called, if
+            it returns something else than an ``nn.Module`` (e.g. ``None``, a forgotten
+            ``return``).
     """
     if constructor is None or not callable(constructor):
         raise ModuleArgumentError(
             f"{owner} needs a subnet_constructor: a callable (c_in, c_out) -> nn.Module, "
             f"got {constructor!r}."
         )
-    return constructor
+
+    def build(c_in: int, c_out: int) -> nn.Module:
+        subnet = constructor(c_in, c_out)
+        if not isinstance(subnet, nn.Module):
+            raise ModuleArgumentError(
+                f"{owner}: subnet_constructor({c_in}, {c_out}) returned "
+                f"{type(subnet).__name__}, expected an nn.Module (a missing return?)."
+            )
+        return subnet
+
+    return build
+
+
+def check_seed(owner: str, seed: Any) -> int | None:
+    """Return ``seed`` if it is ``None`` or an int in ``[0, 2**32 - 1]`` (numpy's range).
+
+    Raises:
+        ModuleArgumentError: For other values, e.g. ``seed=-1``.
+
+    Example:
+        >>> check_seed("PermuteRandom", 3)
+        3
+    """
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= seed < 2**32:
+        raise ModuleArgumentError(
+            f"{owner}: seed must be None or an int in [0, 2**32 - 1], got {seed!r}."
+        )
+    return seed
 
 
 class DerivedBuffers(nn.Module):

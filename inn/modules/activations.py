@@ -32,6 +32,8 @@ def _channel_parameter(shape: tuple[int, ...], value: float, learnable: bool) ->
 class _Elementwise(InvertibleModule):
     """Shared skeleton: one input of any rank, no conditions, same output shape."""
 
+    exact_inverse = True  # see InvertibleModule.exact_inverse
+
     def __init__(self, dims_in: Any, dims_c: Any = None) -> None:
         super().__init__(dims_in, dims_c)
         self.tensor_rank = len(single_input_shape(self))
@@ -109,6 +111,9 @@ class InvAutoActTwoSided(_Elementwise):
                 [-2.]]), tensor([ 0.6931, -0.6931]))
     """
 
+    # approximate with the invertible-autoencoder family (API.md §8.1): kept, not recomputed
+    exact_inverse = False
+
     def __init__(
         self,
         dims_in: Any,
@@ -160,6 +165,9 @@ class InvAutoAct(_Elementwise):
         (tensor([[ 6.],
                 [-2.]]), tensor([ 0.6931, -0.6931]))
     """  # noqa: E501
+
+    # approximate with the invertible-autoencoder family (API.md §8.1): kept, not recomputed
+    exact_inverse = False
 
     def __init__(
         self, dims_in: Any, dims_c: Any = None, slope_init: float = 2.0, learnable: bool = True

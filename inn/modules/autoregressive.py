@@ -33,6 +33,8 @@ class _Autoregressive(InvertibleModule):
     forward pass is the parallel one (:math:`u = x`), IAF's reverse pass is (:math:`u = z`).
     """
 
+    exact_inverse = True  # see InvertibleModule.exact_inverse
+
     #: IAF: the parallel direction is the reverse pass.
     _inverse_autoregressive: bool = False
 

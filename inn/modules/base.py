@@ -7,8 +7,17 @@ from typing import Any
 import torch.nn as nn
 from torch import Tensor
 
+from ..errors import ArgumentTypeError, TorchScriptError, with_context
+from ..keywords import check_keywords
 from ..utils import ShapeList, as_tuple, normalize_dims
-from ..validation import check_conditions, check_inputs, validation_enabled
+from ..validation import (
+    check_conditions,
+    check_finite,
+    check_inputs,
+    full_validation_enabled,
+    reference_tensor,
+    validation_enabled,
+)
 
 __all__ = ["InvertibleModule"]
 
@@ -60,10 +69,36 @@ class InvertibleModule(nn.Module):
     #: reject such a log-det from any other module, since it would broadcast silently.
     multi_dim_log_det: bool = False
 
+    #: Whether :meth:`_inverse` undoes :meth:`_forward` exactly, up to floating-point rounding.
+    #: Memory-efficient containers (``memory_efficient=True``) rebuild the inputs of such blocks
+    #: from their outputs during backward instead of keeping them. Built-in modules declare it;
+    #: it is ``False`` by default and, for subclasses defined outside ``inn``, unless the
+    #: subclass itself sets it (overriding a built-in's hooks may break the inverse).
+    exact_inverse: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "exact_inverse" not in cls.__dict__ and not cls.__module__.startswith("inn."):
+            cls.exact_inverse = False
+
+    #: Set by modules whose floating buffers are constants cast to the input's dtype at each call
+    #: (Haar and i-RevNet kernels): they accept any floating dtype, so their buffers do not fix
+    #: the dtype that inputs must have (see ``inn.validation.reference_tensor``).
+    any_float_dtype: bool = False
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> InvertibleModule:
+        """Reject unknown keywords before ``__init__``, naming the class and the closest one."""
+        if kwargs:  # unknown keywords name the public class and the closest match
+            check_keywords(cls, kwargs)
+        return super().__new__(cls)
+
     def __init__(self, dims_in: Any, dims_c: Any = None) -> None:
         super().__init__()
-        self.dims_in: ShapeList = normalize_dims(dims_in)
-        self.dims_c: ShapeList = normalize_dims(dims_c)
+        try:
+            self.dims_in: ShapeList = normalize_dims(dims_in)
+            self.dims_c: ShapeList = normalize_dims(dims_c)
+        except ArgumentTypeError as error:
+            raise with_context(error, type(self).__name__) from None
         self._unit_conditions = any(shape == (1,) for shape in self.dims_c)
 
     # -- public entry point -----------------------------------------------------------------
@@ -89,11 +124,21 @@ class InvertibleModule(nn.Module):
             ConditionError: If conditions are missing or superfluous.
             ShapeError: If a tensor has the wrong shape or batch size.
         """
-        x_or_z = as_tuple(x_or_z)
-        c = as_tuple(c)
+        x_or_z = as_tuple(x_or_z, "input", self)
+        c = as_tuple(c, "condition", self)
         if validation_enabled():
             self._check_call(x_or_z, c, rev)
+            if full_validation_enabled():
+                return self._checked_dispatch(x_or_z, c, rev, jac)
         return self._dispatch(x_or_z, c, rev, jac)
+
+    def _checked_dispatch(self, x_or_z: Tensors, c: Tensors, rev: bool, jac: bool) -> tuple:
+        """:meth:`_dispatch` with finite-value checks of inputs, outputs and log-det."""
+        owner = type(self).__name__
+        check_finite(owner, x_or_z, "output to invert" if rev else "input")
+        out, log_jac_det = self._dispatch(x_or_z, c, rev, jac)
+        check_finite(owner, out, "input" if rev else "output", log_jac_det if jac else None)
+        return out, log_jac_det
 
     def _dispatch(self, x_or_z: Tensors, c: Tensors, rev: bool, jac: bool) -> tuple:
         """Run :meth:`_forward` or :meth:`_inverse` on checked tuples of tensors.
@@ -136,8 +181,10 @@ class InvertibleModule(nn.Module):
     def _check_call(self, x_or_z: Tensors, c: Tensors, rev: bool) -> None:
         """Check counts and shapes of a call; modules with looser rules override this."""
         owner = type(self).__name__
-        batch = check_inputs(owner, x_or_z, self._dims_out() if rev else self.dims_in, rev=rev)
-        check_conditions(owner, c, self.dims_c, batch, vector_ok=self._unit_conditions)
+        batch = check_inputs(owner, x_or_z, self._dims_out() if rev else self.dims_in, rev=rev,
+                             reference=reference_tensor(self))
+        check_conditions(owner, c, self.dims_c, batch, vector_ok=self._unit_conditions,
+                         reference=reference_tensor(self))
 
     def _dims_out(self) -> ShapeList:
         """``output_dims(dims_in)``, computed once."""
@@ -157,6 +204,24 @@ class InvertibleModule(nn.Module):
         if c:
             return self(x_or_z, c=c, rev=rev, jac=jac)
         return self(x_or_z, rev=rev, jac=jac)
+
+    def _apply(self, fn: Any, recurse: bool = True) -> nn.Module:
+        result = super()._apply(fn, recurse)
+        self.__dict__.pop("_reference_tensor", None)  # dtype/device checks re-read the state
+        return result
+
+    def __prepare_scriptable__(self) -> nn.Module:
+        """Called by ``torch.jit.script``, which cannot compile ``inn`` modules.
+
+        Raises:
+            TorchScriptError: Always, pointing to ``torch.compile`` and ``torch.export``.
+        """
+        raise TorchScriptError(
+            f"{type(self).__name__}: torch.jit.script is not supported by inn modules (their "
+            f"calls take tuples, optional conditions and Python-level checks); use "
+            f"torch.compile(module) for speed, or torch.export.export(module, (x,)) for a "
+            f"deployable graph (see docs/howto/export.md)."
+        )
 
     def log_jacobian(self, *args: Any, **kwargs: Any) -> None:
         """Removed API: raises ``DeprecationWarning`` as an exception, like FrEIA."""

@@ -69,6 +69,8 @@ class ElementwiseAffine(InvertibleModule):
         (tensor([1., 1.]), tensor([12.4766]))
     """
 
+    exact_inverse = True  # see InvertibleModule.exact_inverse
+
     def __init__(
         self,
         dims_in: Any,
@@ -157,6 +159,8 @@ class InvertibleLinear(InvertibleModule):
         (True, True)
     """
 
+    exact_inverse = True  # see InvertibleModule.exact_inverse
+
     def __init__(
         self,
         dims_in: Any,
@@ -227,7 +231,9 @@ class InvertibleLinear(InvertibleModule):
 
     def _forward(self, x: Tensors, c: Tensors, jac: bool) -> tuple[Tensors, Tensor]:
         columns = x[0].reshape(x[0].shape[0], self.channels, -1)
-        z = self.matrix() @ columns
+        # An explicit batched product: ``W @ columns`` folds the batch into one matmul only when
+        # W needs no grad, so its rounding would differ between training and no_grad calls.
+        z = self.matrix().expand(columns.shape[0], -1, -1) @ columns
         if self.bias is not None:
             z = z + self.bias[:, None]
         return (z.reshape(x[0].shape),), self._log_jac_det(x[0].shape[0])

@@ -74,6 +74,8 @@ class FixedLinearTransform(DerivedBuffers, InvertibleModule):
         (tensor([[4., 1.]]), tensor([0.6931]))
     """
 
+    exact_inverse = True  # see InvertibleModule.exact_inverse
+
     def __init__(
         self, dims_in: Any, dims_c: Any = None, M: Tensor | None = None, b: Tensor | None = None
     ) -> None:
@@ -141,6 +143,8 @@ class Fixed1x1Conv(DerivedBuffers, InvertibleModule):
         (tensor([[1., 0., 2.],
                 [3., 1., 5.]]), tensor([0.]))
     """
+
+    exact_inverse = True  # see InvertibleModule.exact_inverse
 
     def __init__(self, dims_in: Any, dims_c: Any = None, M: Tensor | None = None) -> None:
         super().__init__(dims_in, dims_c)

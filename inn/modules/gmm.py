@@ -93,6 +93,8 @@ class GaussianMixtureModel(InvertibleModule):
         torch.Size([5])
     """
 
+    exact_inverse = True  # see InvertibleModule.exact_inverse
+
     checks_own_shapes = True  # accepts (B, K, D) in the all-components mode
     multi_dim_log_det = True  # returns a (B, K) log-det in the all-components mode
 

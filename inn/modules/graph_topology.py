@@ -94,6 +94,8 @@ class Split(InvertibleModule):
         [(2, 4), (3, 4)]
     """
 
+    exact_inverse = True  # see InvertibleModule.exact_inverse
+
     def __init__(
         self,
         dims_in: Any,
@@ -140,6 +142,8 @@ class Concat(InvertibleModule):
         >>> Concat([(2, 4), (3, 4)]).output_dims([(2, 4), (3, 4)])
         [(5, 4)]
     """
+
+    exact_inverse = True  # see InvertibleModule.exact_inverse
 
     def __init__(self, dims_in: Any, dim: int = 0, dims_c: Any = None) -> None:
         super().__init__(dims_in, dims_c)

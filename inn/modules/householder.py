@@ -114,6 +114,8 @@ class HouseholderPerm(DerivedBuffers, InvertibleModule):
         (True, tensor([0., 0.]))
     """
 
+    exact_inverse = True  # see InvertibleModule.exact_inverse
+
     def __init__(
         self, dims_in: Any, dims_c: Any = None, n_reflections: int = 1, fixed: bool = False
     ) -> None:

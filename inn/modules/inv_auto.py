@@ -27,6 +27,8 @@ _INTRACTABLE = (
 class _InvAutoBase(InvertibleModule):
     """Shared checks and the once-per-instance warning about the log-det."""
 
+    exact_inverse = False  # the reverse pass uses the transposed weight, not the inverse
+
     def __init__(self, dims_in: Any, dims_c: Any, rank: int, kind: str) -> None:
         super().__init__(dims_in, dims_c)
         single_input_shape(self, rank=rank, what=f"{kind} inputs")

@@ -39,6 +39,11 @@ class Inverse(InvertibleModule):
         self.module = module
 
     @property
+    def exact_inverse(self) -> bool:  # type: ignore[override]
+        """The wrapped module's ``exact_inverse``."""
+        return getattr(self.module, "exact_inverse", False)
+
+    @property
     def force_tuple_output(self) -> bool:
         """The wrapped module's setting (``True`` for plain modules)."""
         return getattr(self.module, "force_tuple_output", True)

@@ -93,6 +93,8 @@ class IResNetLayer(InvertibleModule):
         (True, torch.Size([5]))
     """
 
+    exact_inverse = False  # the inverse is a fixed-point iteration, exact only to its tolerance
+
     def __init__(
         self,
         dims_in: Any,

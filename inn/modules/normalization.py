@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from ..distributed import is_fully_sharded, moments_over_ranks
 from ..errors import ModuleArgumentError, ShapeError
 from ..utils import ShapeList
 from ._helpers import single_input_shape
@@ -24,6 +25,12 @@ class ActNorm(InvertibleModule):
     ``(1, C, 1, ...)``. Unless initialised already, the first batch passed through the module
     (in either direction), or ``init_data``, sets them to the batch mean and log standard
     deviation over all axes but the channel axis, so that outputs start standardised.
+
+    Under ``torch.distributed`` (DDP, FSDP2, ``torchrun``) the statistics are those of the union
+    of every rank's first batch, all-reduced, so every rank starts with identical parameters.
+    The first call is then a collective: every rank must make it (as DDP's training step does),
+    or initialise before the process group starts, from ``init_data`` or a loaded checkpoint.
+    Under FSDP2, initialise before ``fully_shard``; a sharded, uninitialised ActNorm raises.
 
     .. math::
 
@@ -50,6 +57,8 @@ class ActNorm(InvertibleModule):
         (True, tensor(True))
     """
 
+    exact_inverse = True  # see InvertibleModule.exact_inverse
+
     def __init__(self, dims_in: Any, dims_c: Any = None, init_data: Tensor | None = None) -> None:
         super().__init__(dims_in, dims_c)
         shape = single_input_shape(self)
@@ -73,21 +82,29 @@ class ActNorm(InvertibleModule):
 
         Raises:
             ShapeError: If ``batch`` is not ``(B, *dims_in[0])``.
-            ModuleArgumentError: If a channel has zero standard deviation.
+            ModuleArgumentError: If a channel has zero standard deviation, or if FSDP2's
+                ``fully_shard`` was applied to this module (its sharded parameters would never
+                see the statistics: initialise before sharding).
         """
+        if is_fully_sharded(self):
+            raise ModuleArgumentError(
+                "ActNorm cannot initialise from data after FSDP2's fully_shard: the sharded "
+                "parameters would keep their zeros. Initialise it before sharding (init_data, "
+                "a loaded state dict, or one forward pass with every rank's first batch)."
+            )
         if tuple(batch.shape[1:]) != self.dims_in[0]:
             raise ShapeError(
                 f"ActNorm.initialize: expected data of shape (B, {', '.join(map(str, self.dims_in[0]))}), "  # noqa: E501
                 f"got {tuple(batch.shape)}."
             )
         axes = [0, *range(2, batch.dim())]
-        std = batch.std(dim=axes, keepdim=True)
+        mean, std = moments_over_ranks(batch, axes)
         if not bool((std > 0).all()):
             raise ModuleArgumentError(
                 "ActNorm cannot initialise: one or more channels have zero standard deviation "
                 "in the initialisation batch."
             )
-        self.loc.copy_(batch.mean(dim=axes, keepdim=True))
+        self.loc.copy_(mean)
         self.log_scale.copy_(torch.log(std))
         self.is_initialized.fill_(True)
         self._initialized = True

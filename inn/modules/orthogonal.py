@@ -99,6 +99,8 @@ class OrthogonalTransform(InvertibleModule):
         (True, torch.Size([4]))
     """
 
+    exact_inverse = True  # see InvertibleModule.exact_inverse
+
     def __init__(
         self, dims_in: Any, dims_c: Any = None, correction_interval: int = 256, clamp: float = 5.0
     ) -> None:

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from ..utils import ShapeList
-from ._helpers import single_input_shape
+from ._helpers import check_seed, single_input_shape
 from .base import InvertibleModule, Tensors
 
 __all__ = ["PermuteRandom"]
@@ -40,9 +40,12 @@ class PermuteRandom(InvertibleModule):
         tensor([[2., 3., 1., 0.]])
     """
 
+    exact_inverse = True  # see InvertibleModule.exact_inverse
+
     def __init__(self, dims_in: Any, dims_c: Any = None, seed: int | None = None) -> None:
         super().__init__(dims_in, dims_c)
         self.in_channels = single_input_shape(self)[0]
+        seed = check_seed("PermuteRandom", seed)
         rng = np.random if seed is None else np.random.RandomState(seed)
         perm = torch.as_tensor(rng.permutation(self.in_channels), dtype=torch.long)
         self.register_buffer("perm", perm)

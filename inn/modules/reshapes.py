@@ -28,7 +28,10 @@ def _selection_kernel(channels: int) -> Tensor:
 class _IRevNetResampling(InvertibleModule):
     """Shared body of the i-RevNet down- and upsampling; ``_up`` picks the direction."""
 
+    exact_inverse = True  # see InvertibleModule.exact_inverse
+
     _up: bool
+    any_float_dtype = True  # the kernel buffer is cast to the input's dtype per call
 
     def __init__(self, dims_in: Any, dims_c: Any = None, legacy_backend: bool = False) -> None:
         super().__init__(dims_in, dims_c)
@@ -149,6 +152,8 @@ class Flatten(InvertibleModule):
         tensor([[0., 1., 2., 3., 4., 5.]])
     """
 
+    exact_inverse = True  # see InvertibleModule.exact_inverse
+
     def __init__(self, dims_in: Any, dims_c: Any = None) -> None:
         super().__init__(dims_in, dims_c)
         single_input_shape(self)
@@ -190,6 +195,8 @@ class Reshape(InvertibleModule):
         >>> z.shape
         torch.Size([5, 3, 2, 2])
     """
+
+    exact_inverse = True  # see InvertibleModule.exact_inverse
 
     def __init__(
         self,

@@ -167,7 +167,10 @@ def haar_synthesis(z: Tensor, matrix: Tensor, *, order_by_wavelet: bool = False)
 class _HaarResampling(InvertibleModule):
     """Shared body of the Haar down- and upsampling; ``_up`` picks the direction."""
 
+    exact_inverse = True  # see InvertibleModule.exact_inverse
+
     _up: bool
+    any_float_dtype = True  # the kernel buffer is cast to the input's dtype per call
 
     def __init__(
         self,

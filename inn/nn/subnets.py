@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import torch.nn as nn
 
 from ..errors import ModuleArgumentError
 from .made import check_hidden_features
 
-__all__ = ["conv_subnet", "mlp_subnet"]
+__all__ = ["ConvSubnet", "MLPSubnet", "conv_subnet", "mlp_subnet"]
 
 
 def _zero_last_layer(net: nn.Sequential) -> nn.Sequential:
@@ -18,12 +19,59 @@ def _zero_last_layer(net: nn.Sequential) -> nn.Sequential:
     return net
 
 
+@dataclass(frozen=True)
+class MLPSubnet:
+    """A picklable ``subnet_constructor`` ``(c_in, c_out) -> MLP``; made by :func:`mlp_subnet`.
+
+    A class rather than a closure, so whole models built with it survive ``torch.save`` and
+    ``torch.load`` (and multiprocessing), which cannot pickle local functions.
+    """
+
+    hidden: tuple[int, ...]
+    activation: Callable[[], nn.Module]
+    zero_init: bool
+
+    def __call__(self, c_in: int, c_out: int) -> nn.Sequential:
+        """Build ``Linear(c_in, hidden[0]) -> activation -> ... -> Linear(hidden[-1], c_out)``."""
+        layers: list[nn.Module] = []
+        for width in self.hidden:
+            layers += [nn.Linear(c_in, width), self.activation()]
+            c_in = width
+        net = nn.Sequential(*layers, nn.Linear(c_in, c_out))
+        return _zero_last_layer(net) if self.zero_init else net
+
+
+@dataclass(frozen=True)
+class ConvSubnet:
+    """A picklable ``subnet_constructor`` building same-padded conv nets (:func:`conv_subnet`)."""
+
+    hidden: tuple[int, ...]
+    kernel_size: int
+    dims: int
+    activation: Callable[[], nn.Module]
+    zero_init: bool
+
+    def __call__(self, c_in: int, c_out: int) -> nn.Sequential:
+        """Build ``conv(c_in, hidden[0]) -> activation -> ... -> conv(hidden[-1], c_out)``."""
+        conv = _CONVS[self.dims]
+        padding = self.kernel_size // 2
+        layers: list[nn.Module] = []
+        for width in self.hidden:
+            layers += [conv(c_in, width, self.kernel_size, padding=padding), self.activation()]
+            c_in = width
+        net = nn.Sequential(*layers, conv(c_in, c_out, self.kernel_size, padding=padding))
+        return _zero_last_layer(net) if self.zero_init else net
+
+
+_CONVS = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+
+
 def mlp_subnet(
     hidden: int | Sequence[int] = (128, 128),
     *,
     activation: Callable[[], nn.Module] = nn.ReLU,
     zero_init: bool = True,
-) -> Callable[[int, int], nn.Sequential]:
+) -> MLPSubnet:
     """Return a ``subnet_constructor`` building MLPs ``c_in -> hidden... -> c_out``.
 
     With ``zero_init`` the last layer starts at zero, so affine and additive couplings start as
@@ -42,16 +90,7 @@ def mlp_subnet(
         True
     """
     widths = check_hidden_features(hidden, "mlp_subnet")
-
-    def build(c_in: int, c_out: int) -> nn.Sequential:
-        layers: list[nn.Module] = []
-        for width in widths:
-            layers += [nn.Linear(c_in, width), activation()]
-            c_in = width
-        net = nn.Sequential(*layers, nn.Linear(c_in, c_out))
-        return _zero_last_layer(net) if zero_init else net
-
-    return build
+    return MLPSubnet(tuple(widths), activation, zero_init)
 
 
 def conv_subnet(
@@ -61,7 +100,7 @@ def conv_subnet(
     dims: int = 2,
     activation: Callable[[], nn.Module] = nn.ReLU,
     zero_init: bool = True,
-) -> Callable[[int, int], nn.Sequential]:
+) -> ConvSubnet:
     """Return a ``subnet_constructor`` building same-padded conv nets for 1-, 2- or 3-d data.
 
     Args:
@@ -82,16 +121,7 @@ def conv_subnet(
     widths = check_hidden_features(hidden, "conv_subnet")
     if kernel_size % 2 != 1:
         raise ModuleArgumentError(f"conv_subnet: kernel_size must be odd, got {kernel_size}.")
-    conv = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}.get(dims)
-    if conv is None:
+    if dims not in _CONVS:
         raise ModuleArgumentError(f"conv_subnet: dims must be 1, 2 or 3, got {dims}.")
 
-    def build(c_in: int, c_out: int) -> nn.Sequential:
-        layers: list[nn.Module] = []
-        for width in widths:
-            layers += [conv(c_in, width, kernel_size, padding=kernel_size // 2), activation()]
-            c_in = width
-        net = nn.Sequential(*layers, conv(c_in, c_out, kernel_size, padding=kernel_size // 2))
-        return _zero_last_layer(net) if zero_init else net
-
-    return build
+    return ConvSubnet(tuple(widths), kernel_size, dims, activation, zero_init)

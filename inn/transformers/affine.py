@@ -9,6 +9,7 @@ from torch import Tensor
 
 from ..errors import ModuleArgumentError
 from ..utils import sum_except_batch
+from ..validation import check_clamp
 from .base import Transformer
 from .functional import (
     ATAN_CLAMP_SCALE,
@@ -73,10 +74,8 @@ class Affine(Transformer):
         pre_scale: float = 1.0,
     ) -> None:
         super().__init__()
-        if clamp is not None and not clamp >= 0:
-            raise ModuleArgumentError(
-                f"Affine: clamp must be a non-negative number or None, got {clamp!r}."
-            )
+        if clamp is not None:
+            check_clamp("Affine", "clamp", clamp)  # inf would overflow, "2" fail late
         if center_log_scale is not None and center_log_scale not in _CENTER_OPTIONS:
             raise ModuleArgumentError(
                 f"Affine: center_log_scale must be None or one of {_CENTER_OPTIONS}, "

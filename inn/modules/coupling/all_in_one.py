@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 from functools import partial
+from numbers import Integral
 from typing import Any
 
 import torch
@@ -13,6 +14,7 @@ from torch import Tensor
 
 from ...errors import ModuleArgumentError
 from ...transformers import Affine
+from ...validation import check_clamp
 from ..base import Tensors
 from ..householder import householder_reflect
 from .all_in_one_functional import (
@@ -119,10 +121,7 @@ class AllInOneBlock(CouplingBase):
                 f"{len(shape)}D input shape {shape}."
             )
         constructor = self._require_subnet_constructor(subnet_constructor, owner)
-        if not affine_clamping > 0:
-            raise ModuleArgumentError(
-                f"{owner}: affine_clamping must be positive, got {affine_clamping!r}."
-            )
+        check_clamp(owner, "affine_clamping", affine_clamping, positive=True)
         channels = self.channels
         self.split_len1, self.split_len2 = channels - channels // 2, channels // 2
         self.splits = [self.split_len1, self.split_len2]
@@ -133,7 +132,8 @@ class AllInOneBlock(CouplingBase):
         self.clamp = affine_clamping
         self.GIN = bool(gin_block)
         self.permute_soft = bool(permute_soft)
-        self.householder = int(learned_householder_permutation)
+        self.householder = _count(owner, "learned_householder_permutation",
+                                  learned_householder_permutation)
         self.reverse_pre_permute = bool(reverse_permutation)
         self._n_positions = math.prod(shape[1:])
         self.legacy_clamp = bool(legacy_clamp)
@@ -295,3 +295,10 @@ class AllInOneBlock(CouplingBase):
                 f"reverse_permutation={self.reverse_pre_permute}"
                 + (", legacy_clamp=True" if self.legacy_clamp else ""))
 
+
+
+def _count(owner: str, name: str, value: Any) -> int:
+    """``value`` if it is an int ``>= 0`` (``1.5`` would be truncated silently)."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
+        raise ModuleArgumentError(f"{owner}: {name} must be an int >= 0, got {value!r}.")
+    return int(value)

@@ -92,6 +92,8 @@ class CouplingBase(InvertibleModule):
             spatial shape differs from the input's.
     """
 
+    exact_inverse = True  # see InvertibleModule.exact_inverse
+
     _steps: Sequence[Step] = ()
 
     def __init__(
@@ -123,7 +125,28 @@ class CouplingBase(InvertibleModule):
         """``(in, out)`` channels of a subnet predicting all parameters of part ``active``."""
         lengths = self.part_lengths
         n_params = self.transformer.n_parameters_per_feature
+        self._check_part_lengths(active)
         return lengths[1 - active] + self.condition_length, n_params * lengths[active]
+
+    def _check_part_lengths(self, active: int) -> None:
+        """A step needs channels to transform, and its subnet needs an input.
+
+        Raises:
+            ModuleArgumentError: If part ``active`` is empty, or the other part is empty and
+                there are no conditions (e.g. ``split_len=0`` or ``C``, or a fraction rounding
+                to either), instead of a raw error at the first call.
+        """
+        lengths = self.part_lengths
+        empty = active if lengths[active] == 0 else None
+        if empty is None and lengths[1 - active] == 0 and not self.condition_length:
+            empty = 1 - active
+        if empty is not None:
+            raise ModuleArgumentError(
+                f"{type(self).__name__}: the split {lengths} of {self.channels} channels leaves "
+                f"part {empty} empty, but this block {'transforms' if empty == active else 'conditions on'} "  # noqa: E501
+                f"it; choose split_len (or the mask) so that both parts have channels "
+                f"(an int in [1, {self.channels - 1}])."
+            )
 
     _require_subnet_constructor = staticmethod(require_subnet_constructor)
 

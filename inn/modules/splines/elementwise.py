@@ -60,6 +60,8 @@ class ElementwiseRationalQuadraticSpline(BinnedSplineSettings, InvertibleModule)
         (True, tensor(True))
     """
 
+    exact_inverse = True  # see InvertibleModule.exact_inverse
+
     def __init__(
         self,
         dims_in: Any,
