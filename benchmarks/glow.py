@@ -14,8 +14,9 @@ Two reference rows put the ratios in context (``--no-reference`` drops them):
   that every library shares.
 
 Two compiled rows (``--no-compile`` drops them): ``inn compiled`` is ``torch.compile`` of the
-whole ``SequenceINN`` (inductor; the training step's backward is compiled with it, Adam runs
-eagerly), ``inn compile_blocks`` compiles block by block (regional compilation).
+whole ``SequenceINN`` (inductor; the training step's backward is compiled with it, and Adam's
+step is compiled too), ``inn compile_blocks`` compiles block by block (regional compilation,
+Adam eager).
 
 Run: ``python benchmarks/glow.py`` (about a minute; ``--repeats N`` to change the sample size,
 ``--device cuda`` to time on a GPU, synchronising around every sample).
@@ -45,9 +46,10 @@ def build(framework, modules):
     return net
 
 
-def make_tasks(net, x, parameters=None):
+def make_tasks(net, x, parameters=None, compile_step=False):
     z = net(x)[0].detach()
     optimizer = torch.optim.Adam((parameters or net.parameters)(), lr=1e-4)
+    step = torch.compile(optimizer.step) if compile_step else optimizer.step
 
     def forward():
         with torch.no_grad():
@@ -62,7 +64,7 @@ def make_tasks(net, x, parameters=None):
         out, log_jac_det = net(x)
         loss = (0.5 * out.pow(2).sum(1) - log_jac_det).mean()
         loss.backward()
-        optimizer.step()
+        step()
 
     return {"forward": forward, "reverse": reverse, "train step": train_step}
 
@@ -172,7 +174,7 @@ def main():
             copy = build(inn.framework, inn.modules).to(device)
             copy.load_state_dict(contenders["inn"].state_dict())
             net = torch.compile(copy) if how == "whole" else copy.compile_blocks()
-            tasks[name] = make_tasks(net, x, copy.parameters)
+            tasks[name] = make_tasks(net, x, copy.parameters, compile_step=how == "whole")
     if not args.no_reference:
         for name, reference in [("hand-written", hand_written_glow),
                                 ("subnets only", subnets_only)]:
