@@ -9,12 +9,16 @@ within 10% of the dataset's budget (the counts are printed). Glow is compared wi
 Glow (same levels, steps, hidden channels) on digits.
 
 Models (4 layers each on vectors):
-  inn:       RealNVP, NSF (coupling), MAF           (--extra: NSF autoregressive)
+  inn:       RealNVP, NSF (coupling; default bound 5, and bound=4), MAF
+             (--extra: NSF autoregressive)
   zuko:      RealNVP, NSF (autoregressive spline), MAF
   normflows: RealNVP (affine coupling + swap), NSF (coupled RQ spline)   (--extra: MAF)
 
-Run ``python benchmarks/quality.py --mode quick`` (a minute) or ``--mode full`` (about 25 min on
-one CPU thread); ``--out FILE`` writes the table as Markdown.
+Run ``python benchmarks/quality.py --mode quick`` (under a minute) or ``--mode full``; ``--out
+FILE`` writes the table as Markdown, ``--datasets`` / ``--models`` pick a subset (to split the
+full run over processes). The full run measured 105 min of single-thread compute on the shared
+2-core VM under heavy contention (split in two processes: 55 min wall); the same runs took about
+a third of that time when the machine was quiet.
 """
 
 import argparse
@@ -47,14 +51,14 @@ GLOW = {"quick": dict(levels=2, steps=1, hidden_channels=16),
 
 
 # ---------------------------------------------------------------- models (width -> log_prob)
-def inn_model(kind):
+def inn_model(kind, bound=BOUND):
     def build(features, width):
         hidden = (width, width)
         if kind == "RealNVP":
             return flows.RealNVP(features, transforms=LAYERS, hidden_features=hidden)
         if kind == "NSF":
             return flows.NSF(features, transforms=LAYERS, hidden_features=hidden, bins=BINS,
-                             bound=BOUND)
+                             bound=bound)
         if kind == "NSF-AR":
             return flows.NSF(features, transforms=LAYERS, hidden_features=hidden, bins=BINS,
                              bound=BOUND, autoregressive=True)
@@ -110,7 +114,7 @@ def normflows_model(kind):
 
 VECTOR_MODELS = {
     "inn RealNVP": inn_model("RealNVP"), "inn NSF": inn_model("NSF"),
-    "inn MAF": inn_model("MAF"),
+    "inn NSF bound=4": inn_model("NSF", bound=4.0), "inn MAF": inn_model("MAF"),
     "zuko RealNVP": zuko_model("RealNVP"), "zuko NSF": zuko_model("NSF"),
     "zuko MAF": zuko_model("MAF"),
     "normflows RealNVP": normflows_model("RealNVP"), "normflows NSF": normflows_model("NSF"),
@@ -231,11 +235,13 @@ def train_and_score(model, train, test, steps, seed, prep=None, reshape=None):
         return bits_per_dim(model.log_prob(shape(w)) + offset, 64).mean().item()
 
 
-def main(mode="quick", out=None, only=None, extra=False):
+def main(mode="quick", out=None, only=None, extra=False, model_names=None):
     torch.set_num_threads(1)
     steps, seeds, names, n_train = MODES[mode]
     names = [n for n in names if only is None or n in only]
     models = {**VECTOR_MODELS, **(EXTRA_MODELS if extra else {})}
+    if model_names:
+        models = {k: v for k, v in models.items() if k in model_names}
     results, params = {}, {}
     prep = DigitsPreprocessing()
     for name in names:
@@ -257,7 +263,7 @@ def main(mode="quick", out=None, only=None, extra=False):
                 print(f"{name:16s} {model_name:18s} width {width:4d} params {n_params:7d} "
                       f"seed {seed}: {score:.4f} ({time.perf_counter() - start:.1f} s)",
                       flush=True)
-        if name == "digits":
+        if name == "digits" and not model_names:
             train, test = load(name, n_train, 0)
             for model_name, build in glow_models(mode).items():
                 params[(name, model_name)] = ("-", count(build()))
@@ -302,5 +308,6 @@ if __name__ == "__main__":
     parser.add_argument("--out", default=None)
     parser.add_argument("--datasets", nargs="*", default=None)
     parser.add_argument("--extra", action="store_true")
+    parser.add_argument("--models", nargs="*", default=None, help="only these (vector) models")
     args = parser.parse_args()
-    main(args.mode, args.out, args.datasets, args.extra)
+    main(args.mode, args.out, args.datasets, args.extra, args.models)

@@ -4,7 +4,18 @@
 public name of both is also available here, e.g. ``inn.GraphINN`` or ``inn.GLOWCouplingBlock``.
 """
 
-from . import datasets, distributions, errors, flows, framework, modules, nn, transformers, utils
+from . import (
+    datasets,
+    distributions,
+    errors,
+    flows,
+    framework,
+    modules,
+    nn,
+    testing,
+    transformers,
+    utils,
+)
 from .errors import (
     ArgumentTypeError,
     BlockIndexError,
@@ -16,6 +27,7 @@ from .errors import (
     InputCountError,
     InputTypeError,
     ModuleArgumentError,
+    ModuleCheckError,
     NodeTypeError,
     NonFiniteError,
     ShapeError,
@@ -143,6 +155,7 @@ __all__ = [
     "LogitTransform",
     "MaskedAutoregressive",
     "ModuleArgumentError",
+    "ModuleCheckError",
     "NICECouplingBlock",
     "Node",
     "NodeTypeError",
@@ -174,6 +187,7 @@ __all__ = [
     "modules",
     "nn",
     "set_validation",
+    "testing",
     "transformers",
     "utils",
     "validation_enabled",

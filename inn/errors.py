@@ -18,7 +18,8 @@ the builtin that FrEIA raises in the same situation, so ``except ValueError`` (o
     ├── InputTypeError(InnError, TypeError, RuntimeError)  no tensor, wrong dtype or device
     ├── NonFiniteError(InnError, FloatingPointError)  NaN or Inf (set_validation("full"), fit)
     ├── BlockIndexError(InnError, IndexError)        a block index out of range
-    └── TorchScriptError(InnError, RuntimeError)     torch.jit.script is not supported
+    ├── TorchScriptError(InnError, RuntimeError)     torch.jit.script is not supported
+    └── ModuleCheckError(InnError, AssertionError)   inn.testing.check_module found failures
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ __all__ = [
     "InputCountError",
     "InputTypeError",
     "ModuleArgumentError",
+    "ModuleCheckError",
     "NodeTypeError",
     "NonFiniteError",
     "RecomputationError",
@@ -81,6 +83,10 @@ class ConditionError(InnError, ValueError, TypeError):
 
 class ShapeError(InnError, ValueError, RuntimeError):
     """A tensor has the wrong shape or batch size."""
+
+
+class ModuleCheckError(InnError, AssertionError):
+    """:func:`inn.testing.check_module` found properties a module fails; lists all of them."""
 
 
 class RecomputationError(InnError, RuntimeError):

@@ -30,16 +30,21 @@ class Flow(nn.Module):
         \log p(x) = \log p_\text{base}(f(x)) + \log\left|\det \frac{\partial f}{\partial x}\right|,
         \qquad x = f^{-1}(z),\ z \sim p_\text{base}.
 
+    A transform with several outputs (a multiscale ``GraphINN`` whose split-offs have their
+    own ``OutputNode``) gets one base per output: :math:`\log p(x) = \sum_k \log
+    p_k(z_k) + \log|\det J|`, and sampling draws every :math:`z_k` from its base.
+
     Args:
-        transform: Any invertible module with one input and one output (``SequenceINN`` and
-            ``GraphINN`` included); it is called in tuple mode.
+        transform: Any invertible module with one input and one or more outputs
+            (``SequenceINN`` and ``GraphINN`` included); it is called in tuple mode.
         base: A ``torch.distributions.Distribution`` whose ``event_shape`` is the transform's
             output shape, an ``nn.Module`` with ``log_prob`` and ``sample`` (a learned base), or
-            ``None`` for a standard normal (with buffers, so ``.to()`` moves it).
+            ``None`` for a standard normal (with buffers, so ``.to()`` moves it). For several
+            outputs: ``None`` or a list with one base (or ``None``) per output.
 
     Raises:
-        ModuleArgumentError: For a transform with several inputs or outputs, or a base of the
-            wrong event shape.
+        ModuleArgumentError: For a transform with several inputs, a base of the wrong event
+            shape, or a base list of the wrong length.
 
     Example:
         >>> import inn, torch.nn as nn
@@ -162,8 +167,8 @@ class Flow(nn.Module):
             optimizer: ``None`` (Adam), an optimizer instance, or a factory ``params -> optim``.
             val_data: Validation data in the same forms, evaluated after every epoch on every
                 rank; it never draws from the global RNG, so it does not change training.
-            progress: Show a per-batch tqdm bar on rank 0 (``pip install inn-flows[progress]``;
-                without tqdm, one line per epoch is printed).
+            progress: Show a per-batch tqdm bar on rank 0 (tqdm comes with the ``progress``
+                extra; without it, one line per epoch is printed).
             weight_decay: Weight decay of the default optimizer.
             clip_grad_norm: Clip the gradient norm to this value before each optimizer step.
             scheduler: A learning-rate scheduler, or a factory ``optimizer -> scheduler``.

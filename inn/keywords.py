@@ -15,10 +15,13 @@ from __future__ import annotations
 import difflib
 import inspect
 from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch.nn as nn
 
 from .errors import ArgumentTypeError
 
-__all__ = ["accepted_keywords", "check_keywords"]
+__all__ = ["CheckedNew", "accepted_keywords", "check_arguments", "check_keywords"]
 
 _ACCEPTED: dict[type, tuple[str, ...] | None] = {}
 _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
@@ -49,7 +52,7 @@ def accepted_keywords(cls: type) -> tuple[str, ...] | None:
         init = _init_of(klass)
         if init is None:
             continue
-        if klass is object or klass.__module__.startswith("torch."):
+        if klass is object or klass is nn.Module:
             break  # the chain reached nn.Module, whose **kwargs accept nothing we could name
         try:
             parameters = list(inspect.signature(init).parameters.values())[1:]
@@ -101,3 +104,53 @@ def check_keywords(
         f"{who} got an unexpected keyword argument {unknown[0]!r}{hint} Accepted keywords: "
         f"{', '.join(shown)}."
     )
+
+
+_SIGNATURES: dict[type, inspect.Signature | None] = {}
+
+
+def check_arguments(cls: type, args: tuple, kwargs: dict) -> None:
+    """Check a constructor call: unknown keywords, missing required and surplus arguments.
+
+    Raises:
+        ArgumentTypeError: For an unknown keyword (see :func:`check_keywords`), a missing
+            required argument or too many positional ones, naming the public class.
+
+    Example:
+        >>> from inn.modules import GLOWCouplingBlock
+        >>> check_arguments(GLOWCouplingBlock, (), {"subnet_constructor": None})
+        Traceback (most recent call last):
+        ...
+        inn.errors.ArgumentTypeError: GLOWCouplingBlock(...): missing a required argument: 'dims_in'.
+    """  # noqa: E501
+    if kwargs:
+        check_keywords(cls, kwargs)
+    if cls not in _SIGNATURES:
+        init = next((_init_of(k) for k in cls.__mro__ if _init_of(k) is not None), None)
+        try:
+            _SIGNATURES[cls] = inspect.signature(init)
+        except (TypeError, ValueError):
+            _SIGNATURES[cls] = None
+    signature = _SIGNATURES[cls]
+    if signature is None:
+        return
+    try:
+        signature.bind(None, *args, **kwargs)
+    except TypeError as error:
+        raise ArgumentTypeError(f"{cls.__name__}(...): {error}.") from None
+
+
+class CheckedNew:
+    """The ``__new__`` of ``InvertibleModule`` and the graph nodes: checks the call first.
+
+    It runs :func:`check_arguments` before any ``__init__``, adding no frame between the caller
+    and ``__init__``. It is a callable object rather than a function, so that documentation
+    tools (Sphinx autodoc) show the signature of ``__init__``, not ``(*args, **kwargs)``. Calls
+    without arguments (``copy`` and ``pickle`` call ``cls.__new__(cls)``) are not checked.
+    """
+
+    def __call__(self, cls: type, *args: Any, **kwargs: Any) -> Any:
+        """Check the constructor arguments of ``cls`` and create the bare instance."""
+        if args or kwargs:
+            check_arguments(cls, args, kwargs)
+        return object.__new__(cls)

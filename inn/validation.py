@@ -246,7 +246,7 @@ def check_conditions(
     *,
     names: Sequence[str] | None = None,
     vector_ok: bool = False,
-    tensors_only: bool = False,
+    tensors_only: bool | Sequence[bool] = False,
     reference: Tensor | None = None,
 ) -> None:
     """Check conditions against their declared shapes and the inputs' batch size.
@@ -261,8 +261,10 @@ def check_conditions(
         vector_ok: Accept a ``(B,)`` tensor for a declared ``(1,)`` condition (FrEIA's
             documentation passes conditions this way). A ``(B,)`` tensor is always accepted for
             an empty ``(0,)`` condition: it carries per-sample indices (``GaussianMixtureModel``).
-        tensors_only: Check only tensor conditions; other values (``GaussianMixtureModel``'s int
-            seed or ``None`` index) are left to the module that reads them, which checks them.
+        tensors_only: Check only tensor conditions (one flag for all, or one per condition);
+            other values (``GaussianMixtureModel``'s int seed or ``None`` index) are left to
+            the module that reads them, which checks them. Containers set it only for
+            conditions that only such modules read.
         reference: As for :func:`check_inputs`; only floating conditions must match its dtype
             (integer conditions may be labels or indices), and all must match its device.
 
@@ -282,7 +284,7 @@ def check_conditions(
         )
     for i, (cond, shape) in enumerate(zip(conditions, shapes, strict=True)):
         if not isinstance(cond, Tensor):
-            if tensors_only:
+            if tensors_only is True or (tensors_only is not False and tensors_only[i]):
                 continue
             raise _kind_error(owner, "condition", i, f" ({names[i]})" if names else "", cond,
                               reference)

@@ -338,7 +338,7 @@ CALL_CASES = [
     ("module_non_tensor", lambda: Fm.PermuteRandom([(4,)])(["x"]), inn.InputTypeError,
      r"PermuteRandom input 0: expected a tensor, got a str"),
     ("graph_none_condition", lambda: graph()([X1, X2], c=[None]), inn.InputTypeError,
-     r"Node 'a' \(GLOWCouplingBlock\).*condition 0: expected a tensor, got a NoneType"),
+     r"GraphINN condition 0 \(ConditionNode 'c'\): expected a tensor, got a NoneType"),
 ]
 
 

@@ -20,13 +20,8 @@ from .check import RecomputationReport, RecomputedBlock, check_recomputation
 from .function import run
 from .schedule import Schedule, graph_schedule, sequence_schedule
 
-__all__ = [
-    "RecomputationReport",
-    "RecomputedBlock",
-    "check_recomputation",
-    "run_graph",
-    "run_sequence",
-]
+# run_sequence / run_graph are the containers' entry points, not user API
+__all__ = ["RecomputationReport", "RecomputedBlock", "check_recomputation"]
 
 #: Per container: its schedules, keyed by what they depend on.
 _SCHEDULES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -31,6 +31,7 @@ from ..errors import with_context
 from ..framework.execution import accumulate_log_det, call_block, finish_log_det
 from ..framework.io_nodes import run_feed_forward
 from .check import active_check, check_recomputation
+from .coupling import backward_coupling, fusable
 from .schedule import Layout, Schedule, layout
 from .side_effects import RngState, capture_rng, preserved_buffers, restore_rng, rng_advanced
 
@@ -60,6 +61,7 @@ class _Call:
     kept_slots: list[int] = field(default_factory=list)
     #: With ``check``: the true inputs of each inverted task.
     true_inputs: dict[int, tuple] = field(default_factory=dict)
+    backward_done: bool = False
 
     def module(self, task: Any) -> Any:
         return task.callable if task.block is None else self.blocks[task.block]
@@ -143,7 +145,15 @@ class _InvertibleBackprop(torch.autograd.Function):
     def backward(ctx: Any, *grads: Tensor | None) -> tuple:
         call: _Call = ctx.call
         schedule = call.schedule
-        saved = ctx.saved_tensors
+        saved = ctx.saved_tensors  # raises torch's own error after a backward without retain
+        if call.backward_done and not all(call.layout.inverts):
+            raise RuntimeError(
+                f"{schedule.owner} (memory_efficient=True): a second backward pass through one "
+                f"forward call is not supported when the network has blocks without "
+                f"exact_inverse or feed-forward nodes (their graphs are freed after the first); "
+                f"run the forward pass again."
+            )
+        call.backward_done = True
         n_exits, n_conditions = len(schedule.exit_slots), len(call.tensor_conditions)
         values: list[Any] = [None] * schedule.n_slots
         slot_grads: list[Tensor | None] = [None] * schedule.n_slots
@@ -250,6 +260,10 @@ def _backward_task(
     # buffers are restored once this block's graph is consumed (restoring them earlier would
     # invalidate tensors it saved, such as a permutation index)
     with preserved_buffers(module):
+        if index not in call.rng and fusable(module):
+            _backward_coupling_task(call, index, task, module, values, slot_grads, kept,
+                                    conditions, out_grads[0], log_det_grad, param_grads)
+            return
         inputs = _rebuild_inputs(call, index, task, module, values, kept, conditions)
         for slot, value in zip(task.reads, inputs, strict=True):
             values[slot] = value
@@ -266,6 +280,33 @@ def _backward_task(
             call.jac and log_det_grad is not None, len(task.writes))
         _accumulate(task, module, input_leaves, condition_leaves, outputs, log_jac_det,
                     out_grads, log_det_grad, slot_grads, param_grads)
+
+
+def _backward_coupling_task(
+    call: _Call, index: int, task: Any, module: Any, values: list, slot_grads: list,
+    kept: dict, conditions: tuple, out_grad: Tensor | None, log_det_grad: Tensor | None,
+    param_grads: dict,
+) -> None:
+    """:func:`_backward_task` for a coupling: one subnet evaluation per step (see coupling.py)."""
+    condition_leaves = tuple(_leaf(v, call.needs[s])
+                             for s, v in zip(task.conditions, conditions, strict=True))
+    params = [p for p in _parameters(module) if p.requires_grad]
+    rebuilt, input_grad, condition_grads, found = backward_coupling(
+        module, values[task.writes[0]], conditions, call.rev, out_grad, log_det_grad,
+        condition_leaves, params)
+    slot = task.reads[0]
+    rebuilt = kept.get(slot, rebuilt)
+    if index in call.true_inputs:
+        call.check.compare(call.schedule.context(task, module), (rebuilt,),
+                           call.true_inputs.pop(index))
+    values[slot] = rebuilt
+    if call.needs[slot]:
+        slot_grads[slot] = _add(slot_grads[slot], input_grad)
+    for condition_slot, grad in zip(task.conditions, condition_grads, strict=True):
+        slot_grads[condition_slot] = _add(slot_grads[condition_slot], grad)
+    for p, grad in zip(params, found, strict=True):
+        if grad is not None:
+            param_grads[id(p)] = _add(param_grads.get(id(p)), grad)
 
 
 def _rebuild_inputs(

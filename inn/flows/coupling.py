@@ -19,13 +19,14 @@ __all__ = ["NICE", "RealNVP", "coupling_flow"]
 
 def coupling_flow(features: int, context: int, transforms: int, hidden_features: Sequence[int],
                   transformer: Any, *, activation: type[nn.Module] = nn.ReLU, base: Any = None,
-                  owner: str = "coupling_flow", **kwargs: Any) -> Flow:
+                  subnet: Any = None, owner: str = "coupling_flow", **kwargs: Any) -> Flow:
     """One-sided couplings over ``transformer`` with alternating masks, starting as the identity.
 
-    ``kwargs`` go to :class:`~inn.modules.CouplingBlock` (e.g. ``two_sided=True``).
+    ``subnet`` (a subnet constructor) replaces the MLP of ``hidden_features``; ``kwargs`` go to
+    :class:`~inn.modules.CouplingBlock` (e.g. ``two_sided=True``).
     """
     check_features(features, context, owner, minimum=2)
-    subnet = mlp_subnet(hidden_features, activation=activation, zero_init=False)
+    subnet = subnet or mlp_subnet(hidden_features, activation=activation, zero_init=False)
 
     def block(index: int) -> tuple[type, dict[str, Any]]:
         return CouplingBlock, {"transformer": transformer, "subnet_constructor": subnet,

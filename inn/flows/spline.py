@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import torch
+import torch.nn as nn
+from torch import Tensor
+
 from ..flow import Flow
 from ..flow_bases import BoxUniform
+from ..nn.subnets import mlp_subnet
 from ..transformers import RationalQuadratic
 from .autoregressive import autoregressive_flow
-from .builder import check_count
+from .builder import check_count, check_features
 from .coupling import coupling_flow
 
-__all__ = ["NCSF", "NSF"]
+__all__ = ["NCSF", "NSF", "AngleEmbedding", "CircularSubnet"]
 
 
 def _spline_flow(features: int, context: int, transforms: int, hidden_features: Sequence[int],
@@ -61,14 +67,58 @@ def NSF(features: int, context: int = 0, transforms: int = 3,
                         transformer, **kwargs)
 
 
+class AngleEmbedding(nn.Module):
+    r"""Replace the first ``angles`` features by :math:`(\cos, \sin)`, keep the rest (context).
+
+    A coupling network that sees angles this way is periodic in them, so the flow's density
+    is continuous across :math:`\pm\pi`.
+
+    Example:
+        >>> AngleEmbedding(1)(torch.tensor([[0.0, 5.0]]))
+        tensor([[1., 0., 5.]])
+    """
+
+    def __init__(self, angles: int) -> None:
+        super().__init__()
+        self.angles = angles
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``[cos(a), sin(a), rest]``."""
+        angles, rest = x[:, :self.angles], x[:, self.angles:]
+        return torch.cat([torch.cos(angles), torch.sin(angles), rest], dim=1)
+
+
+@dataclass(frozen=True)
+class CircularSubnet:
+    """A subnet constructor: :class:`AngleEmbedding` of the passive angles, then an MLP.
+
+    A class, not a closure, so NCSF models survive ``torch.save`` / ``torch.load``.
+
+    Example:
+        >>> CircularSubnet((8,), context=1)(3, 4)(torch.randn(5, 3)).shape
+        torch.Size([5, 4])
+    """
+
+    hidden_features: tuple[int, ...]
+    context: int
+    activation: type[nn.Module] = nn.ReLU
+
+    def __call__(self, c_in: int, c_out: int) -> nn.Sequential:
+        """Embed the ``c_in - context`` passive angles, then the MLP."""
+        angles = c_in - self.context
+        mlp = mlp_subnet(self.hidden_features, activation=self.activation, zero_init=False)
+        return nn.Sequential(AngleEmbedding(angles), *mlp(c_in + angles, c_out))
+
+
 def NCSF(features: int, context: int = 0, transforms: int = 3,
          hidden_features: Sequence[int] = (64, 64), bins: int = 8, **kwargs: Any) -> Flow:
     r"""Neural circular spline flow on the torus :math:`[-\pi, \pi)^D` with a box-uniform base.
 
     Each layer is a circular rational-quadratic spline with a learned rotation
-    (:math:`y = \mathrm{spline}((x + \pi + \phi) \bmod 2\pi - \pi)`), so the density is
-    periodic in every angle. Couplings by default (``autoregressive=True`` for MADE layers,
-    required for ``features == 1``).
+    (:math:`y = \mathrm{spline}((x + \pi + \phi) \bmod 2\pi - \pi)`). Couplings with
+    alternating masks whose networks see the passive angles as :math:`(\cos, \sin)`, so the
+    density is periodic and continuous in every angle. A single angle (``features == 1``) gets
+    layers whose parameters depend on the context alone.
 
     Args:
         features: Number of angles.
@@ -76,7 +126,7 @@ def NCSF(features: int, context: int = 0, transforms: int = 3,
         transforms: Number of layers.
         hidden_features: Hidden widths of each layer's network.
         bins: Spline bins.
-        **kwargs: ``autoregressive``, ``activation`` and options of the layer module.
+        **kwargs: ``activation`` and options of :class:`~inn.modules.CouplingBlock`.
 
     Raises:
         ModuleArgumentError: For bad sizes or counts.
@@ -91,9 +141,12 @@ def NCSF(features: int, context: int = 0, transforms: int = 3,
         True
     """
     check_count(bins, "bins", "NCSF", 2)
-    check_count(features, "features", "NCSF")
-    autoregressive = kwargs.pop("autoregressive", features == 1)
+    check_features(features, context, "NCSF")
     transformer = partial(RationalQuadratic, -math.pi, math.pi, n_bins=bins, circular=True)
     base = BoxUniform((features,), -math.pi, math.pi)
-    return _spline_flow(features, context, transforms, hidden_features, autoregressive, "NCSF",
-                        transformer, base=base, **kwargs)
+    if features == 1:
+        return autoregressive_flow(features, context, transforms, hidden_features,
+                                   transformer=transformer, base=base, owner="NCSF", **kwargs)
+    subnet = CircularSubnet(tuple(hidden_features), context, kwargs.pop("activation", nn.ReLU))
+    return coupling_flow(features, context, transforms, hidden_features, transformer,
+                         subnet=subnet, base=base, owner="NCSF", **kwargs)

@@ -27,6 +27,7 @@ from .execution import accumulate_log_det, call_block, finish_log_det
 from .io_nodes import ConditionNode, FeedForwardNode, InputNode, OutputNode, run_feed_forward
 from .nodes import AbstractNode
 from .plan import Plan, Step, build_plan
+from .summary import graph_summary
 
 __all__ = ["GraphINN"]
 
@@ -99,6 +100,14 @@ class GraphINN(InvertibleModule, RegionalCompilation):
         self._input_names = [f"InputNode {n.name!r}" for n in self.in_nodes]
         self._output_names = [f"OutputNode {n.name!r}" for n in self.out_nodes]
         self._condition_names = [f"ConditionNode {n.name!r}" for n in self.condition_nodes]
+        readers: dict[int, list] = {id(n): [] for n in condition_nodes}
+        for node in plan.order_fwd:
+            for source, _ in node.conditions:
+                readers.get(id(source), []).append(node)
+        # non-tensor conditions (GaussianMixtureModel's index) pass only to modules that check them
+        self._lenient_conditions = [
+            bool(readers[id(n)]) and all(_checks_own_shapes(r.module) for r in readers[id(n)])
+            for n in condition_nodes]
         if verbose:
             print(self)
 
@@ -106,6 +115,10 @@ class GraphINN(InvertibleModule, RegionalCompilation):
     def node_list(self) -> list[AbstractNode]:
         """All nodes in forward topological order."""
         return self.node_list_fwd
+
+    def extra_repr(self) -> str:
+        """Node names and wiring (see :func:`~inn.framework.summary.graph_summary`)."""
+        return graph_summary(self.node_list)
 
     @property
     def exact_inverse(self) -> bool:  # type: ignore[override]
@@ -146,6 +159,10 @@ class GraphINN(InvertibleModule, RegionalCompilation):
 
         Raises:
             InputCountError, ConditionError, ShapeError: For wrong inputs or conditions.
+            InputTypeError: For non-tensors, integer or complex tensors, or a dtype or device
+                other than the network's.
+            NonFiniteError: Under ``set_validation("full")``, naming the first node that
+                produced NaN or Inf.
         """
         if x is not None:
             warnings.warn("GraphINN(x=...) is deprecated: pass the input as x_or_z.",
@@ -179,7 +196,8 @@ class GraphINN(InvertibleModule, RegionalCompilation):
         batch = check_inputs("GraphINN", x_or_z, shapes, rev=rev, names=names, relaxed=relaxed,
                              reference=reference)
         check_conditions("GraphINN", c, self.dims_c, batch, names=self._condition_names,
-                         vector_ok=True, tensors_only=True, reference=reference)
+                         vector_ok=True, tensors_only=self._lenient_conditions,
+                         reference=reference)
         if full_validation_enabled():
             check_finite("GraphINN", x_or_z, "output to invert" if rev else "input")
             check_finite("GraphINN", c, "condition")
@@ -214,8 +232,7 @@ class GraphINN(InvertibleModule, RegionalCompilation):
                 conditions = tuple([values[i] for i in step.conditions])
                 module = step.callable if step.block is None else blocks[step.block]
                 if step.feed_forward:
-                    values[step.writes[0]] = run_feed_forward(module, conditions,
-                                                              step.node.unit_conditions)
+                    values[step.writes[0]] = run_feed_forward(module, conditions)
                     continue
                 inputs_checked = all([checked[i] for i in step.reads]) \
                     and all([checked[i] for i in step.conditions])

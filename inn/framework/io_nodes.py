@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import torch.nn as nn
 from torch import Tensor
 
 from ..errors import GraphError, InnError, ModuleArgumentError, NodeTypeError, with_context
+from ..keywords import check_keywords
 from ..modules.base import InvertibleModule
 from ..utils import Shape, ShapeList, normalize_dims
 from .nodes import AbstractNode
@@ -113,8 +115,6 @@ class FeedForwardNode(AbstractNode):
 
     def build_module(self, condition_shapes: ShapeList, input_shapes: ShapeList) -> tuple:
         """Build or take the module; one output of ``output_dims``."""
-        #: Conditions declared (1,): a (B,) float tensor for them gets its feature axis back.
-        self.unit_conditions = tuple(i for i, s in enumerate(condition_shapes) if s == (1,))
         if isinstance(self.module_type, nn.Module):
             if self.module_args:
                 raise ModuleArgumentError(
@@ -123,6 +123,8 @@ class FeedForwardNode(AbstractNode):
             module = self.module_type
             self.module_type = type(module)
         elif callable(self.module_type):
+            if isinstance(self.module_type, type) and self.module_args:
+                check_keywords(self.module_type, self.module_args, context=self._context())
             try:
                 module = self.module_type(**(self.module_args or {}))
             except InnError as error:
@@ -132,19 +134,26 @@ class FeedForwardNode(AbstractNode):
                 f"FeedForwardNode {self.name!r}: module_type must be an nn.Module class or "
                 f"instance, got a {type(self.module_type).__name__}."
             )
+        # conditions declared (1,): a (B,) float tensor for them gets its feature axis back
+        unit = tuple(i for i, s in enumerate(condition_shapes) if s == (1,))
+        if unit:
+            _UNIT_CONDITIONS[module] = unit
         return module, [self.module_output_dims]
 
 
-def run_feed_forward(
-    module: nn.Module, conditions: tuple, unit_conditions: tuple[int, ...] = ()
-) -> Tensor:
+# Feed-forward modules reading a ConditionNode(1), with those positions (set at build time).
+_UNIT_CONDITIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def run_feed_forward(module: nn.Module, conditions: Any) -> Tensor:
     """Evaluate a feed-forward node's module on its condition tensors.
 
     A ``ConditionNode(1)`` also accepts a ``(B,)`` tensor (FrEIA's documentation passes
     conditions this way); for the feed-forward module, which expects a feature axis
-    (``nn.Linear(1, k)``), a floating ``(B,)`` tensor at a ``unit_conditions`` position becomes
+    (``nn.Linear(1, k)``), a floating ``(B,)`` tensor at a position declared ``(1,)`` becomes
     ``(B, 1)``. Integer ``(B,)`` tensors (labels for an ``nn.Embedding``) pass unchanged.
     """
+    unit_conditions = _UNIT_CONDITIONS.get(module) if _UNIT_CONDITIONS else None
     if unit_conditions:
         conditions = tuple(
             c.unsqueeze(1) if i in unit_conditions and isinstance(c, Tensor) and c.dim() == 1

@@ -13,7 +13,7 @@ from typing import Any
 import torch.nn as nn
 
 from ..errors import GraphError, InnError, ModuleArgumentError, NodeTypeError, with_context
-from ..keywords import check_keywords
+from ..keywords import CheckedNew
 from ..utils import ShapeList, normalize_dims
 
 __all__ = ["AbstractNode", "Connection", "Node", "collect_nodes"]
@@ -150,11 +150,8 @@ class AbstractNode:
     def __repr__(self) -> str:
         return f"{type(self).__name__} {self.name!r}"
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> AbstractNode:
-        """Reject unknown keywords before ``__init__``, naming the class and the closest one."""
-        if kwargs:  # Node(..., nmae="x") names Node and suggests name=
-            check_keywords(cls, kwargs)
-        return super().__new__(cls)
+    # unknown keywords, missing or surplus arguments name the public class (inn.keywords)
+    __new__ = staticmethod(CheckedNew())
 
 
 class Node(AbstractNode):

@@ -9,6 +9,7 @@ steps with a list of slot values: no graph walking or dict building at call time
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,9 +51,9 @@ class Plan:
     reverse: tuple[Step, ...]
     order_fwd: list[AbstractNode]
     order_rev: list[AbstractNode]
-    #: The modules to register, in ``module_list`` order; steps refer to them by index, so a
-    #: container runs whatever its registered children are at call time (replicas, wrappers,
-    #: ``functional_call``, reassigned modules).
+    #: The modules to register, in ``module_list`` order (FrEIA's, so its state dicts load);
+    #: steps refer to them by index, so a container runs whatever its registered children are
+    #: at call time (replicas, wrappers, ``functional_call``, reassigned modules).
     modules: list[nn.Module]
 
 
@@ -79,7 +80,8 @@ def build_plan(node_list: list[Any]) -> Plan:
     for node in node_list:
         for index in range(len(node.output_dims)):
             slot_of[(node, index)] = len(slot_of)
-    modules = [n.module for n in order_fwd if isinstance(n.module, nn.Module)]
+    modules = [n.module for n in _freia_order(node_list, order_fwd)
+               if isinstance(n.module, nn.Module)]
     block_of = {id(module): index for index, module in enumerate(modules)}
     forward = tuple(_step(node, slot_of, block_of, rev=False) for node in order_fwd if _runs(node))
     reverse = tuple(_step(node, slot_of, block_of, rev=True) for node in order_rev if _runs(node))
@@ -99,6 +101,41 @@ def build_plan(node_list: list[Any]) -> Plan:
         order_rev=order_rev,
         modules=modules,
     )
+
+
+def _freia_order(node_list: list[AbstractNode], order_fwd: list[AbstractNode]) -> list:
+    """Nodes in FrEIA's ``module_list`` order, so that FrEIA state dicts load with strict=True.
+
+    FrEIA runs Kahn's algorithm backwards from the output nodes over input edges (conditions do
+    not count) and reverses the result. A node freed by the same step as another one comes
+    first here if it is the earlier input of the node that freed them; FrEIA takes them in set
+    order, which varies between runs (see ``load_freia_state_dict`` for those graphs). Nodes
+    that only feed conditions (feed-forward nodes, unknown to FrEIA) go in as early as forward
+    order allows.
+    """
+    consumers: dict[AbstractNode, set] = {node: set() for node in node_list}
+    for node in node_list:
+        for source, _ in node.inputs:
+            consumers[source].add(node)
+    pending = {node: len(users) for node, users in consumers.items()}
+    queue = deque(node for node in node_list if isinstance(node, OutputNode))
+    backwards: list[AbstractNode] = []
+    while queue:
+        node = queue.popleft()
+        backwards.append(node)
+        for source in dict.fromkeys(source for source, _ in node.inputs):
+            pending[source] -= 1
+            if pending[source] == 0:
+                queue.append(source)
+    reached = set(backwards)
+    position = {node: i for i, node in enumerate(order_fwd)}
+    extra = deque(node for node in order_fwd if node not in reached)
+    order: list[AbstractNode] = []
+    for node in reversed(backwards):
+        while extra and position[extra[0]] < position[node]:
+            order.append(extra.popleft())
+        order.append(node)
+    return order + list(extra)
 
 
 def _runs(node: AbstractNode) -> bool:

@@ -38,6 +38,7 @@ from .sequence_checks import (
     parse_cond,
     parse_cond_shape,
 )
+from .summary import sequence_summary
 
 __all__ = ["SequenceINN"]
 
@@ -145,6 +146,7 @@ class SequenceINN(InvertibleModule, RegionalCompilation):
         self._update_dims_c()
 
     def _update_dims_c(self) -> None:
+        self.__dict__.pop("_reference_tensor", None)  # blocks changed: re-read the dtype
         dims_c = []
         while len(dims_c) in self._condition_shapes:
             dims_c.append(self._condition_shapes[len(dims_c)])
@@ -152,6 +154,12 @@ class SequenceINN(InvertibleModule, RegionalCompilation):
         self._n_conditions = max(self._condition_shapes, default=-1) + 1
         self._unused_conditions = [i for i in range(self._n_conditions)
                                    if i not in self._condition_shapes]
+        # non-tensor conditions (GaussianMixtureModel's index) pass only to modules that check them
+        readers: dict[int, list] = {}
+        for block, cond in zip(self.module_list, self.conditions, strict=True):
+            for index in () if cond is None else (cond,) if isinstance(cond, int) else cond:
+                readers.setdefault(index, []).append(getattr(block, "checks_own_shapes", False))
+        self._lenient_conditions = [all(readers.get(i, [False])) for i in range(len(dims_c))]
 
     # -- container protocol -------------------------------------------------------------------
 
@@ -204,11 +212,16 @@ class SequenceINN(InvertibleModule, RegionalCompilation):
                     f"{context}: the replacement has {what} {actual}, expected {expected}."
                 )
         self.module_list[position] = value
+        self._update_dims_c()
 
     @property
     def exact_inverse(self) -> bool:  # type: ignore[override]
         """Whether every block declares ``exact_inverse``."""
         return all(getattr(b, "exact_inverse", False) for b in self.module_list)
+
+    def extra_repr(self) -> str:
+        """Block classes, shapes and conditions, one line each."""
+        return sequence_summary(self.module_list, self.shapes, self.conditions)
 
     def __len__(self) -> int:
         return len(self.module_list)
@@ -249,6 +262,10 @@ class SequenceINN(InvertibleModule, RegionalCompilation):
             InputCountError: For more than one input tensor.
             ConditionError: For missing, extra or unused conditions.
             ShapeError: For wrongly shaped inputs or conditions.
+            InputTypeError: For non-tensors, integer or complex tensors, or a dtype or device
+                other than the network's.
+            NonFiniteError: Under ``set_validation("full")``, naming the first block that
+                produced NaN or Inf.
         """
         out, log_jac_det = self._call_as_block(as_tuple(x_or_z, "input", self),
                                                as_tuple(c, "condition", self), rev, jac)
@@ -312,8 +329,8 @@ class SequenceINN(InvertibleModule, RegionalCompilation):
                 f"SequenceINN: got {len(c)} conditions, but the blocks use only indices "
                 f"0..{self._n_conditions - 1}; conditions {unused} would be unused."
             )
-        check_conditions("SequenceINN", c, self.dims_c, batch, vector_ok=True, tensors_only=True,
-                         reference=reference)
+        check_conditions("SequenceINN", c, self.dims_c, batch, vector_ok=True,
+                         tensors_only=self._lenient_conditions, reference=reference)
         if full_validation_enabled():
             check_finite("SequenceINN", x_or_z, "output to invert" if rev else "input")
             check_finite("SequenceINN", c, "condition")

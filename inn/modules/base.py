@@ -8,7 +8,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from ..errors import ArgumentTypeError, TorchScriptError, with_context
-from ..keywords import check_keywords
+from ..keywords import CheckedNew
 from ..utils import ShapeList, as_tuple, normalize_dims
 from ..validation import (
     check_conditions,
@@ -86,11 +86,8 @@ class InvertibleModule(nn.Module):
     #: the dtype that inputs must have (see ``inn.validation.reference_tensor``).
     any_float_dtype: bool = False
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> InvertibleModule:
-        """Reject unknown keywords before ``__init__``, naming the class and the closest one."""
-        if kwargs:  # unknown keywords name the public class and the closest match
-            check_keywords(cls, kwargs)
-        return super().__new__(cls)
+    # unknown keywords, missing or surplus arguments name the public class (inn.keywords)
+    __new__ = staticmethod(CheckedNew())
 
     def __init__(self, dims_in: Any, dims_c: Any = None) -> None:
         super().__init__()
@@ -123,6 +120,10 @@ class InvertibleModule(nn.Module):
             InputCountError: If the number of tensors is wrong.
             ConditionError: If conditions are missing or superfluous.
             ShapeError: If a tensor has the wrong shape or batch size.
+            InputTypeError: For non-tensors (numpy arrays, dicts, numbers), integer or complex
+                tensors, or a dtype or device other than the module's.
+            NonFiniteError: Under ``set_validation("full")``, for NaN or Inf in an input, an
+                output or the log-det.
         """
         x_or_z = as_tuple(x_or_z, "input", self)
         c = as_tuple(c, "condition", self)

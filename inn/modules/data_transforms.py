@@ -50,6 +50,8 @@ def _positive(owner: str, name: str, value: Any) -> float:
 class _Elementwise(InvertibleModule):
     """Shared shape handling: one input, the same shape out, no conditions."""
 
+    exact_inverse = True  # see InvertibleModule.exact_inverse
+
     def __init__(self, dims_in: Any, dims_c: Any = None) -> None:
         super().__init__(dims_in, dims_c)
         self._elements = math.prod(single_input_shape(self))
@@ -94,6 +96,9 @@ class UniformDequantization(_Elementwise):
         >>> deq([y], rev=True)[0][0]
         tensor([[0., 1., 3.]])
     """
+
+    exact_inverse = False  # the inverse floors: exact on the integer grid only
+
 
     def __init__(self, dims_in: Any, dims_c: Any = None, levels: int = 256) -> None:
         super().__init__(dims_in, dims_c)

@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from ..distributed import is_fully_sharded, moments_over_ranks
+from ..distributed import is_distributed, is_fully_sharded, moments_over_ranks
 from ..errors import ModuleArgumentError, ShapeError
 from ..utils import ShapeList
 from ._helpers import single_input_shape
@@ -98,6 +98,13 @@ class ActNorm(InvertibleModule):
                 f"got {tuple(batch.shape)}."
             )
         axes = [0, *range(2, batch.dim())]
+        if batch.numel() // max(batch.shape[1], 1) < 2 and not is_distributed():
+            # the std of one value is NaN (and torch warns), not "zero"
+            raise ModuleArgumentError(
+                f"ActNorm cannot initialise from 1 value per channel (data of shape "
+                f"{tuple(batch.shape)}): the first batch needs at least 2 values per channel, "
+                f"or pass init_data."
+            )
         mean, std = moments_over_ranks(batch, axes)
         if not bool((std > 0).all()):
             raise ModuleArgumentError(

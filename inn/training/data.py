@@ -6,7 +6,16 @@ from typing import Any
 
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, TensorDataset
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    Dataset,
+    DistributedSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    TensorDataset,
+)
 
 from ..distributed import is_distributed
 from ..errors import ModuleArgumentError
@@ -45,10 +54,17 @@ def as_loader(data: Any, batch_size: int, shuffle: bool, *, distributed: bool = 
         )
     generator = torch.Generator().manual_seed(seed)
     if distributed:
-        sampler = DistributedSampler(data, shuffle=shuffle, seed=seed)
-        loader = DataLoader(data, batch_size=batch_size, sampler=sampler, generator=generator)
+        sampler: Sampler = DistributedSampler(data, shuffle=shuffle, seed=seed)
+    elif shuffle:
+        sampler = RandomSampler(data, generator=generator)
     else:
-        loader = DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator)
+        sampler = SequentialSampler(data)
+    if isinstance(data, TensorDataset):
+        # whole batches by one gather per tensor, not per-sample indexing and collation
+        loader = DataLoader(data, batch_size=None, generator=generator,
+                            sampler=BatchSampler(sampler, batch_size, drop_last=False))
+    else:
+        loader = DataLoader(data, batch_size=batch_size, sampler=sampler, generator=generator)
     loader._inn_owned = True  # its generator is ours to reseed per epoch
     return loader
 
@@ -62,7 +78,8 @@ def check_batch_size(batch_size: Any) -> None:
 
 
 def _shard_loader(loader: DataLoader, seed: int) -> DataLoader:
-    if isinstance(loader.sampler, DistributedSampler) or not is_distributed():
+    sampler = getattr(loader.sampler, "sampler", loader.sampler)  # a BatchSampler's inner one
+    if isinstance(sampler, DistributedSampler) or not is_distributed():
         return loader
     if loader.batch_size is None:
         raise ModuleArgumentError(
@@ -82,8 +99,10 @@ def _shard_loader(loader: DataLoader, seed: int) -> DataLoader:
 
 def set_loader_epoch(loader: DataLoader, epoch: int, seed: int) -> None:
     """Reshuffle per epoch: ``set_epoch`` on a distributed sampler, reseed our own generator."""
-    if hasattr(loader.sampler, "set_epoch"):
-        loader.sampler.set_epoch(epoch)
+    sampler = loader.sampler
+    sampler = getattr(sampler, "sampler", sampler)  # inside our BatchSampler
+    if hasattr(sampler, "set_epoch"):
+        sampler.set_epoch(epoch)
     if getattr(loader, "_inn_owned", False):
         loader.generator.manual_seed(seed + epoch)
 

@@ -297,8 +297,12 @@ class _Run:
         return total / max(count, 1)
 
     def _save(self) -> None:
-        if self.options.checkpoint is not None and self.rank_zero:
+        if self.options.checkpoint is None:
+            return
+        if self.rank_zero:
             save_checkpoint(self.options.checkpoint, self.state, self._parts, self.best_model)
+        if self.distributed:  # no rank runs ahead of the file (e.g. to resume from it)
+            dist.barrier()
 
 
 def _length(loader: DataLoader) -> int | None:

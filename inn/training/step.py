@@ -102,7 +102,7 @@ class TrainStep:
 
     def _forward_backward(self, x: Tensor, conditions: tuple, scale: float) -> Tensor:
         loss = self.objective(x, conditions)
-        scaled = loss * scale
+        scaled = loss if scale == 1.0 else loss * scale  # no extra op without accumulation
         (scaled if self.scaler is None else self.scaler.scale(scaled)).backward()
         return loss.detach()
 

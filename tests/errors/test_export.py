@@ -1,6 +1,9 @@
 """TorchScript is refused with a pointer to torch.compile / torch.export; torch.export works for
 SequenceINN and GraphINN of couplings, forward and reverse, with conditions."""
 
+import re
+from pathlib import Path
+
 import pytest
 import torch
 from cases import mlp_subnet
@@ -51,3 +54,12 @@ def test_torch_export_matches_eager_both_directions(build):
     x_back, log_det_back = reverse(z, c=[c], rev=True)
     torch.testing.assert_close(x_back, x, rtol=0, atol=1e-9)
     torch.testing.assert_close(log_det_back, -log_jac_det, rtol=0, atol=1e-9)
+
+
+def test_export_guide_runs():
+    guide = (Path(__file__).parents[2] / "docs" / "howto" / "export.md").read_text()
+    namespace = {}
+    for block in re.findall(r"```python\n(.*?)```", guide, flags=re.S):
+        exec(compile(block, "docs/howto/export.md", "exec"), namespace)
+    torch.testing.assert_close(namespace["x_back"], namespace["x"], rtol=0, atol=1e-5)
+    torch.testing.assert_close(namespace["minus_log_jac_det"], -namespace["log_jac_det"])

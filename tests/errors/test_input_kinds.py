@@ -23,6 +23,13 @@ def graph():
     return Ff.GraphINN([x, c, a, Ff.OutputNode(a, name="z")])
 
 
+def _feed_forward_graph():
+    x, c = Ff.InputNode(4, name="x"), Ff.ConditionNode(2, name="c")
+    ff = Ff.FeedForwardNode(c, (3,), torch.nn.Linear(2, 3), name="ff")
+    a = Ff.Node(x, Fm.GLOWCouplingBlock, {"subnet_constructor": mlp_subnet}, conditions=ff)
+    return Ff.GraphINN([x, c, ff, a, Ff.OutputNode(a, name="z")])
+
+
 X, C = torch.randn(8, 4), torch.randn(8, 2)
 
 CASES = [
@@ -44,8 +51,9 @@ CASES = [
     ("string", lambda: sequence()("x", c=[C]), r"SequenceINN inputs:.*got a str"),
     ("int_condition", lambda: sequence()(X, c=1), r"SequenceINN conditions:.*a number \(1;"),
     ("none_in_conditions", lambda: sequence()(X, c=[None]),
-     r"SequenceINN block 0 \(GLOWCouplingBlock\).*condition 0: expected a tensor, got a "
-     r"NoneType"),
+     r"SequenceINN condition 0: expected a tensor, got a NoneType"),
+    ("numpy_condition_for_feed_forward", lambda: _feed_forward_graph()(X, c=[C.numpy()]),
+     r"GraphINN condition 0 \(ConditionNode 'c'\): expected a tensor, got a numpy array"),
     ("float64_into_float32", lambda: sequence()(X.double(), c=[C]),
      r"SequenceINN input 0: got dtype torch.float64, but SequenceINN computes in torch.float32; "
      r"convert the input with x.float\(\), or the network with net.to\(torch.float64\)"),
@@ -115,3 +123,12 @@ def test_validation_off_skips_the_kind_checks():
     with inn.set_validation(False), pytest.raises(RuntimeError) as info:
         sequence()(X.double(), c=[C])
     assert not isinstance(info.value, inn.InnError)  # torch's own error: checks were off
+
+
+def test_appending_after_a_call_updates_the_dtype_check():
+    seq = Ff.SequenceINN(4)
+    seq.append(Fm.PermuteRandom, seed=0)
+    seq(X.double())  # no floating state yet: any float dtype
+    seq.append(Fm.GLOWCouplingBlock, subnet_constructor=mlp_subnet)
+    with pytest.raises(inn.InputTypeError, match=r"got dtype torch.float64.*torch.float32"):
+        seq(X.double())

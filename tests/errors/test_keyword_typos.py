@@ -49,6 +49,11 @@ CASES = [
     ("container", lambda: Ff.SequenceINN(4, force_tuple=True),
      r"SequenceINN.*'force_tuple'; did you mean 'force_tuple_output'\?"),
     ("graph", lambda: Ff.GraphINN([], verbos=True), r"GraphINN.*'verbos'; did you mean 'verbose'"),
+    ("feed_forward_module_args", lambda: Ff.FeedForwardNode(
+        Ff.ConditionNode(2), (3,), torch.nn.Linear, {"in_feature": 2, "out_features": 3},
+        name="ff"),
+     r"Node 'ff' \(Linear\) got an unexpected keyword argument 'in_feature'; did you mean "
+     r"'in_features'\?"),
     ("no_close_match", lambda: Fm.PermuteRandom([(4,)], zzz=1),
      r"PermuteRandom got an unexpected keyword argument 'zzz'\. Accepted keywords: dims_in, "
      r"dims_c, seed\."),
@@ -101,3 +106,32 @@ def test_user_module_typos_are_caught_too():
 
     with pytest.raises(inn.ArgumentTypeError, match=r"Scale.*'facter'; did you mean 'factor'"):
         Scale([(3,)], facter=3.0)
+
+
+@pytest.mark.parametrize(("trigger", "pattern"), [
+    (lambda: Fm.CouplingBlock([(4,)], subnet_constructor=mlp_subnet),
+     r"CouplingBlock\(\.\.\.\): missing a required argument: 'transformer'"),
+    (lambda: Fm.GLOWCouplingBlock(subnet_constructor=mlp_subnet),
+     r"GLOWCouplingBlock\(\.\.\.\): missing a required argument: 'dims_in'"),
+    (lambda: Fm.PermuteRandom([(4,)], None, 1, 2),
+     r"PermuteRandom\(\.\.\.\): too many positional arguments"),
+    (lambda: Ff.Node(Ff.InputNode(3)), r"Node\(\.\.\.\): missing a required argument"),
+])
+def test_missing_and_surplus_arguments_name_the_public_class(trigger, pattern):
+    with pytest.raises(inn.ArgumentTypeError, match=pattern):
+        trigger()
+
+
+def test_constructor_signatures_stay_documented():
+    """Sphinx reads ``__new__`` if it is a function; the checking ``__new__`` is not one, so the
+    documented signature stays that of ``__init__``; copies skip the check."""
+    import copy
+    import inspect
+    import pickle
+
+    for cls in (Fm.GLOWCouplingBlock, Fm.InvertibleModule, Ff.Node, Ff.InputNode):
+        assert not (inspect.isfunction(cls.__new__) or inspect.ismethod(cls.__new__))
+    assert "subnet_constructor" in inspect.signature(Fm.GLOWCouplingBlock).parameters
+    module = Fm.PermuteRandom([(4,)], seed=1)
+    for clone in (copy.deepcopy(module), pickle.loads(pickle.dumps(module))):
+        assert torch.equal(clone.perm, module.perm)

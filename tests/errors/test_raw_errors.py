@@ -134,13 +134,25 @@ def test_other_raw_errors(trigger, error, pattern):
         trigger()
 
 
-def test_condition_node_1_vector_reaches_a_feed_forward_linear():
+@pytest.mark.parametrize("memory_efficient", [False, True])
+def test_condition_node_1_vector_reaches_a_feed_forward_linear(memory_efficient):
     x, c = Ff.InputNode(4, name="x"), Ff.ConditionNode(1, name="c")
     ff = Ff.FeedForwardNode(c, (3,), nn.Linear, {"in_features": 1, "out_features": 3}, name="ff")
     a = Ff.Node(x, Fm.GLOWCouplingBlock, {"subnet_constructor": mlp_subnet}, conditions=ff)
     direct = Ff.Node(a, Fm.GLOWCouplingBlock, {"subnet_constructor": mlp_subnet}, conditions=c)
-    net = Ff.GraphINN([x, c, ff, a, direct, Ff.OutputNode(direct)])
-    x_in, cond = torch.randn(5, 4), torch.randn(5)
+    net = Ff.GraphINN([x, c, ff, a, direct, Ff.OutputNode(direct)],
+                      memory_efficient=memory_efficient)
+    x_in, cond = torch.randn(5, 4, requires_grad=True), torch.randn(5)
     z, log_jac_det = net(x_in, c=[cond])
     z_column, log_det_column = net(x_in, c=[cond[:, None]])
     assert torch.equal(z, z_column) and torch.equal(log_jac_det, log_det_column)
+    (z.sum() + log_jac_det.sum()).backward()
+    assert x_in.grad is not None
+
+
+def test_actnorm_single_sample_init_says_why():
+    """Found by the fuzzer: a batch of 1 gave 'zero standard deviation' (the std was NaN)."""
+    with pytest.raises(inn.ModuleArgumentError,
+                       match=r"ActNorm cannot initialise from 1 value per channel \(data of "
+                             r"shape \(1, 4\)\).*init_data"):
+        Fm.ActNorm([(4,)])([torch.randn(1, 4)])

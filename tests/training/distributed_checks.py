@@ -23,7 +23,7 @@ import inn.modules as Fm
 from inn.nn import mlp_subnet
 
 WORLD = 2
-FIT = {"epochs": 2, "batch_size": 8, "seed": 11, "lr": 1e-2}
+FIT = {"epochs": 2, "batch_size": 8, "seed": 11, "lr": 1e-2, "accumulate": 2}
 
 
 def free_port():
@@ -144,9 +144,25 @@ def check_fit(rank, outdir):
         history = flow.fit(global_data(), progress=True, checkpoint=Path(outdir) / "fit.pt",
                            checkpoint_every=2, **FIT)
     after = flow.sample(4)  # log_prob / sample stay on the plain flow
+    # interrupted after optimizer step 3 (mid-epoch 1) on every rank, then resumed
+    path = Path(outdir) / "resume.pt"
+    interrupted = inn.Flow(actnorm_chain()).double()
+    try:
+        interrupted.fit(global_data(), progress=False, checkpoint=path, checkpoint_every=1,
+                        on_step=_stop_at_step_3, **FIT)
+    except InterruptedError:
+        pass
+    resumed = inn.Flow(actnorm_chain()).double()
+    resumed.fit(global_data(), progress=False, checkpoint=path, checkpoint_every=1, **FIT)
     return {"fit_state": {k: v.clone() for k, v in flow.state_dict().items()},
+            "resumed_state": {k: v.clone() for k, v in resumed.state_dict().items()},
             "fit_history": history, "fit_stderr": stderr.getvalue(),
             "fit_is_plain": type(flow.transform).__name__, "fit_sample_shape": after.shape}
+
+
+def _stop_at_step_3(info):
+    if info.step == 3:
+        raise InterruptedError
 
 
 def check_user_distributed_sampler(rank):

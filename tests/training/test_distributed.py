@@ -70,7 +70,8 @@ def test_fit_on_two_ranks_equals_one_process_on_the_global_batches(ranks):
     loader = DataLoader(dataset, batch_sampler=GlobalBatches(dataset, FIT["batch_size"],
                                                              FIT["seed"]))
     reference = inn.Flow(checks.actnorm_chain()).double()
-    history = reference.fit(loader, epochs=FIT["epochs"], lr=FIT["lr"], progress=False)
+    history = reference.fit(loader, epochs=FIT["epochs"], lr=FIT["lr"],
+                            accumulate=FIT["accumulate"], progress=False)
     error = max_error(ranks[0]["fit_state"], reference.state_dict())
     print(f"DDP fit parity, float64, max |param difference|: {error:.1e}")
     assert error < 1e-6
@@ -79,6 +80,13 @@ def test_fit_on_two_ranks_equals_one_process_on_the_global_batches(ranks):
 
 
 FIT = checks.FIT
+
+
+def test_fit_resumed_on_two_ranks_equals_the_uninterrupted_run(ranks):
+    assert_identical(ranks[0]["resumed_state"], ranks[1]["resumed_state"])
+    error = max_error(ranks[0]["resumed_state"], ranks[0]["fit_state"])
+    print(f"DDP resume, float64, max |param difference|: {error:.1e}")
+    assert error <= 1e-12
 
 
 def test_fit_logs_and_checkpoints_on_rank_zero_only(ranks, tmp_path):
