@@ -8,7 +8,9 @@ backward, Adam). The libraries differ in details that this comparison keeps as t
 affine transform soft-clips its log-scale, nflows uses ``sigmoid(s + 2)`` as the scale, inn uses
 its ``Affine()`` transformer (FrEIA's ATAN clamp). Every library runs in its own code; the
 repeats are interleaved so that machine noise hits all alike, and medians are reported with
-the ratios inn / peer (below 1: inn is faster). A missing peer is reported, not fatal.
+the ratios inn / peer (below 1: inn is faster). ``inn compiled`` runs the same flow with
+``log_prob`` and ``sample`` under ``torch.compile`` (inductor; ``--no-compile`` drops it).
+A missing peer is reported, not fatal.
 
 Run: ``python benchmarks/autoregressive.py [--repeats 30]`` (about a minute).
 """
@@ -26,12 +28,19 @@ LAYERS, DIM, HIDDEN, BATCH = 5, 8, (64, 64), 1024
 
 
 def build_inn():
+    torch.manual_seed(0)
     net = inn.SequenceINN(DIM)
     for k in range(LAYERS):
         net.append(inn.modules.MaskedAutoregressive, hidden_features=HIDDEN,
                    order="forward" if k % 2 == 0 else "reverse", init_identity=False)
     flow = inn.Flow(net)
     return flow.log_prob, flow.sample, flow.parameters
+
+
+def build_inn_compiled():
+    """The flow of ``build_inn`` (same weights), ``log_prob`` and ``sample`` compiled."""
+    log_prob, sample, parameters = build_inn()
+    return torch.compile(log_prob), torch.compile(sample), parameters
 
 
 def build_zuko():
@@ -92,13 +101,18 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30, help="interleaved samples per task")
     parser.add_argument("--inner", type=int, default=3, help="calls per sample")
+    parser.add_argument("--no-compile", action="store_true", help="without the compiled row")
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
     x = torch.randn(BATCH, DIM, generator=torch.Generator().manual_seed(1))
 
     tasks = {}
-    for name, build in [("inn", build_inn), ("zuko", build_zuko), ("nflows", build_nflows)]:
+    builders = [("inn", build_inn), ("inn compiled", build_inn_compiled), ("zuko", build_zuko),
+                ("nflows", build_nflows)]
+    if args.no_compile:
+        builders.pop(1)
+    for name, build in builders:
         try:
             tasks[name] = make_tasks(*build(), x)
         except ImportError as error:
@@ -119,8 +133,9 @@ def main():
           + "   inn / peer")
     for task in tasks["inn"]:
         medians = {name: statistics.median(times[name, task]) * 1e3 for name in names}
-        ratios = ", ".join(f"{name} {medians['inn'] / medians[name]:.2f}"
-                           for name in names if name != "inn")
+        ratios = ", ".join(f"{mine} / {name} {medians[mine] / medians[name]:.2f}"
+                           for mine in names if mine.startswith("inn")
+                           for name in names if not name.startswith("inn"))
         print(f"{task:<12}" + "".join(f"{medians[name]:>14.3f}" for name in names)
               + f"   {ratios}")
 

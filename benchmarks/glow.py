@@ -13,6 +13,11 @@ Two reference rows put the ratios in context (``--no-reference`` drops them):
 * ``subnets only``: the 16 subnets and Adam alone, with no coupling maths: the part of the time
   that every library shares.
 
+Two compiled rows (``--no-compile`` drops them): ``inn compiled`` is ``torch.compile`` of the
+whole ``SequenceINN`` (inductor; the training step's backward is compiled with it, and Adam's
+step is compiled too), ``inn compile_blocks`` compiles block by block (regional compilation,
+Adam eager).
+
 Run: ``python benchmarks/glow.py`` (about a minute; ``--repeats N`` to change the sample size,
 ``--device cuda`` to time on a GPU, synchronising around every sample).
 """
@@ -41,9 +46,10 @@ def build(framework, modules):
     return net
 
 
-def make_tasks(net, x, parameters=None):
+def make_tasks(net, x, parameters=None, compile_step=False):
     z = net(x)[0].detach()
     optimizer = torch.optim.Adam((parameters or net.parameters)(), lr=1e-4)
+    step = torch.compile(optimizer.step) if compile_step else optimizer.step
 
     def forward():
         with torch.no_grad():
@@ -58,7 +64,7 @@ def make_tasks(net, x, parameters=None):
         out, log_jac_det = net(x)
         loss = (0.5 * out.pow(2).sum(1) - log_jac_det).mean()
         loss.backward()
-        optimizer.step()
+        step()
 
     return {"forward": forward, "reverse": reverse, "train step": train_step}
 
@@ -139,6 +145,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=60, help="interleaved samples per task")
     parser.add_argument("--inner", type=int, default=5, help="calls per sample")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda")
+    parser.add_argument("--no-compile", action="store_true",
+                        help="without the compiled rows (torch.compile, compile_blocks)")
     parser.add_argument("--no-reference", action="store_true",
                         help="time only inn and FrEIA, without the two reference rows")
     args = parser.parse_args()
@@ -161,6 +169,12 @@ def main():
         print(f"same weights, max |z_inn - z_FrEIA| / max |z_FrEIA| = {float(error):.1e}")
 
     tasks = {name: make_tasks(net, x) for name, net in contenders.items()}
+    if not args.no_compile:
+        for name, how in [("inn compiled", "whole"), ("inn compile_blocks", "blocks")]:
+            copy = build(inn.framework, inn.modules).to(device)
+            copy.load_state_dict(contenders["inn"].state_dict())
+            net = torch.compile(copy) if how == "whole" else copy.compile_blocks()
+            tasks[name] = make_tasks(net, x, copy.parameters, compile_step=how == "whole")
     if not args.no_reference:
         for name, reference in [("hand-written", hand_written_glow),
                                 ("subnets only", subnets_only)]:

@@ -1,14 +1,23 @@
-"""Framework overhead: GraphINN and SequenceINN against a plain loop over the same modules.
+"""Framework overhead: 64 tiny GLOW blocks, where per-block Python dominates, eager and compiled.
 
-64 tiny GLOW coupling blocks (D=4, one linear layer per subnet), batch 16, one thread. The bare
-loop calls each module directly and sums the log-dets; the containers do the same work plus
-their own bookkeeping, so ``container time / loop time - 1`` is the framework's overhead. Timings
-are interleaved (loop, sequence, graph, loop, ...) and the median over rounds is reported.
+64 GLOW coupling blocks (D=4, one linear layer per subnet), batch 16, one thread. Contenders:
 
-Run: ``python benchmarks/overhead.py [--rounds 30] [--grad]``
+* ``loop``: a plain Python loop calling each module and summing the log-dets (no container);
+* ``SequenceINN`` / ``GraphINN``: inn's containers, eager;
+* ``FrEIA``: FrEIA 0.2's ``SequenceINN`` with the same weights, eager;
+* ``compiled``: ``torch.compile(SequenceINN)`` (inductor, one graph per task), and in the
+  training step Adam's step compiled too;
+* ``compile_blocks``: ``SequenceINN.compile_blocks()`` (inductor, one graph per block class).
+
+Tasks: forward and reverse under ``no_grad``, and a training step (NLL, backward, Adam).
+Timings are interleaved over contenders and rounds; medians and ratios to FrEIA are printed
+(and, for the containers, to the loop: the framework's own overhead).
+
+Run: ``python benchmarks/overhead.py [--rounds 30] [--no-compile]``
 """
 
 import argparse
+import copy
 import platform
 import statistics
 import time
@@ -22,26 +31,56 @@ import inn.modules as Fm
 N_BLOCKS, DIM, BATCH = 64, 4, 16
 
 
-def build():
+def build(framework=Ff, modules=Fm, n_blocks=N_BLOCKS):
     torch.manual_seed(0)
-    modules = [Fm.GLOWCouplingBlock([(DIM,)], subnet_constructor=nn.Linear)
-               for _ in range(N_BLOCKS)]
-    seq = Ff.SequenceINN(DIM)
-    for module in modules:
-        seq.append(module)
+    seq = framework.SequenceINN(DIM)
+    for _ in range(n_blocks):
+        seq.append(modules.GLOWCouplingBlock, subnet_constructor=nn.Linear)
+    return seq
+
+
+def graph_of(seq):
     nodes = [Ff.InputNode(DIM, name="x")]
-    for i, module in enumerate(modules):
+    for i, module in enumerate(seq):
         nodes.append(Ff.Node(nodes[-1], module, name=f"block_{i}"))
     nodes.append(Ff.OutputNode(nodes[-1], name="z"))
-    return modules, seq, Ff.GraphINN(nodes)
+    return Ff.GraphINN(nodes)
 
 
-def bare_loop(modules, x, rev):
-    log_jac_det = x.new_zeros(x.shape[0])
-    for module in reversed(modules) if rev else modules:
-        (x,), block_log_det = module((x,), rev=rev, jac=True)
-        log_jac_det = log_jac_det + block_log_det
-    return x, log_jac_det
+class Loop(nn.Module):
+    """The blocks called one after the other in a plain loop: no container at all."""
+
+    def __init__(self, blocks):
+        super().__init__()
+        self.blocks = nn.ModuleList(blocks)
+
+    def forward(self, x, rev=False):
+        log_jac_det = x.new_zeros(x.shape[0])
+        for module in reversed(self.blocks) if rev else self.blocks:
+            (x,), block_log_det = module((x,), rev=rev, jac=True)
+            log_jac_det = log_jac_det + block_log_det
+        return x, log_jac_det
+
+
+def tasks_of(net, x, z, compile_step=False):
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-4)
+    step = torch.compile(optimizer.step) if compile_step else optimizer.step
+
+    def forward():
+        with torch.no_grad():
+            net(x)
+
+    def reverse():
+        with torch.no_grad():
+            net(z, rev=True)
+
+    def train_step():
+        optimizer.zero_grad()
+        out, log_jac_det = net(x)
+        (0.5 * out.pow(2).sum(1) - log_jac_det).mean().backward()
+        step()
+
+    return {"forward": forward, "reverse": reverse, "train step": train_step}
 
 
 def time_calls(fn, repeats):
@@ -51,47 +90,62 @@ def time_calls(fn, repeats):
     return (time.perf_counter() - start) / repeats
 
 
-def main(rounds=30, repeats=20, grad=False):
-    torch.set_num_threads(1)
-    modules, seq, graph = build()
-    x = torch.randn(BATCH, DIM)
-    z, _ = seq(x)
-    for a, b in zip([seq(x)[0], graph(x)[0]], [bare_loop(modules, x, False)[0]] * 2):
-        assert torch.equal(a, b)
-    results = {}
-    context = torch.enable_grad if grad else torch.no_grad
-    with context():
-        for direction, inputs, rev in [("forward", x, False), ("reverse", z, True)]:
-            candidates = {
-                "loop": lambda inputs=inputs, rev=rev: bare_loop(modules, inputs, rev),
-                "SequenceINN": lambda inputs=inputs, rev=rev: seq(inputs, rev=rev),
-                "GraphINN": lambda inputs=inputs, rev=rev: graph(inputs, rev=rev),
-            }
-            for fn in candidates.values():
-                time_calls(fn, repeats)  # warm up
-            samples = {name: [] for name in candidates}
-            for _ in range(rounds):
-                for name, fn in candidates.items():
-                    samples[name].append(time_calls(fn, repeats))
-            results[direction] = {name: statistics.median(v) for name, v in samples.items()}
+def contenders(compiled=True):
+    seq = build()
+    nets = {"loop": Loop(list(copy.deepcopy(seq))), "SequenceINN": seq,
+            "GraphINN": graph_of(copy.deepcopy(seq))}
+    try:
+        import FrEIA.framework
+        import FrEIA.modules
+    except ImportError:
+        print("FrEIA not installed: no FrEIA row.")
+    else:
+        nets["FrEIA"] = build(FrEIA.framework, FrEIA.modules)
+        nets["FrEIA"].load_state_dict(seq.state_dict())
+    if compiled:
+        nets["compiled"] = torch.compile(copy.deepcopy(seq))
+        nets["compile_blocks"] = copy.deepcopy(seq).compile_blocks()
+    return nets
 
-    mode = "with autograd" if grad else "under no_grad"
-    print(f"Framework overhead, {N_BLOCKS} GLOW blocks, D={DIM}, batch {BATCH}, {mode}, "
-          f"1 thread, torch {torch.__version__}, {platform.processor() or platform.machine()}")
-    print(f"{'direction':<10}{'loop (us)':>12}{'Sequence (us)':>15}{'ratio':>8}"
-          f"{'Graph (us)':>13}{'ratio':>8}")
-    for direction, times in results.items():
-        loop = times["loop"]
-        print(f"{direction:<10}{loop * 1e6:>12.0f}{times['SequenceINN'] * 1e6:>15.0f}"
-              f"{times['SequenceINN'] / loop:>8.3f}{times['GraphINN'] * 1e6:>13.0f}"
-              f"{times['GraphINN'] / loop:>8.3f}")
+
+def main(rounds=30, repeats=20, compiled=True):
+    torch.set_num_threads(1)
+    nets = contenders(compiled)
+    x = torch.randn(BATCH, DIM)
+    with torch.no_grad():
+        z = nets["SequenceINN"](x)[0]
+        for name, net in nets.items():  # same weights, same numbers up to float32 rounding
+            error = float((net(x)[0] - z).abs().max() / z.abs().max())
+            assert error < 1e-4, f"{name} differs from SequenceINN by {error:.1e}"
+    tasks = {name: tasks_of(net, x, z, compile_step=name == "compiled")
+             for name, net in nets.items()}
+    results = {}
+    for task in ["forward", "reverse", "train step"]:
+        for name in nets:  # warm up (and compile)
+            time_calls(tasks[name][task], 3)
+        samples = {name: [] for name in nets}
+        for _ in range(rounds):
+            for name in nets:
+                samples[name].append(time_calls(tasks[name][task], repeats))
+        results[task] = {name: statistics.median(v) for name, v in samples.items()}
+
+    print(f"{N_BLOCKS} GLOW blocks, D={DIM}, batch {BATCH}, 1 thread, torch {torch.__version__}, "
+          f"{platform.processor() or platform.machine()}, median of {rounds} x {repeats}")
+    base = "FrEIA" if "FrEIA" in nets else "loop"
+    print(f"{'task':<12}" + "".join(f"{name + ' [us]':>21}" for name in nets))
+    for task, times in results.items():
+        print(f"{task:<12}" + "".join(f"{times[name] * 1e6:>21.0f}" for name in nets))
+        print(f"{'  / ' + base:<12}" + "".join(f"{times[name] / times[base]:>21.3f}"
+                                             for name in nets))
+        print(f"{'  / loop':<12}" + "".join(f"{times[name] / times['loop']:>21.3f}"
+                                           for name in nets))
     return results
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description="GraphINN / SequenceINN overhead benchmark")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--grad", action="store_true", help="time with autograd enabled")
+    parser.add_argument("--no-compile", action="store_true", help="eager contenders only")
     args = parser.parse_args()
-    main(args.rounds, args.repeats, args.grad)
+    main(args.rounds, args.repeats, not args.no_compile)

@@ -8,7 +8,8 @@ of 8 features; ``inn-tfep`` is the same with 16 one-sided ``SplineCouplingBlock`
 (tfep's parameterisation). Every subnet is an MLP ``Linear(8, 128) - ReLU - Linear(128, 8·P)``
 (``--layers`` sets the number of hidden layers). Forward (density) and inverse (sampling)
 passes run under ``no_grad`` (``--grad`` adds backward), interleaved over peers, and the median
-is reported with the ratio to FrEIA. ``subnets`` times the 16 subnet calls alone, the part of
+is reported with the ratio to FrEIA. ``inn compiled`` is ``torch.compile`` of inn's flow
+(inductor; ``--no-compile`` drops it). ``subnets`` times the 16 subnet calls alone, the part of
 every peer's time that is not spline work.
 
 FrEIA 0.2 on PyPI has no splines. Import FrEIA master from a source checkout with
@@ -20,6 +21,7 @@ Run: ``python benchmarks/spline.py --freia-src /tmp/freia [--rounds 6] [--grad]`
 """
 
 import argparse
+import copy
 import importlib
 import itertools
 import platform
@@ -208,7 +210,7 @@ def run(flows, rounds, repeats, grad):
     return results
 
 
-def main(freia_src=None, rounds=6, repeats=2, grad=False, layers=1):
+def main(freia_src=None, rounds=6, repeats=2, grad=False, layers=1, compiled=True):
     torch.set_num_threads(1)
     reference = build_inn(layers)
     flows, missing = {"inn": reference, "inn-tfep": build_inn_tfep(layers)}, {}
@@ -226,6 +228,8 @@ def main(freia_src=None, rounds=6, repeats=2, grad=False, layers=1):
         reference.float(), flows["FrEIA"].float()
         assert torch.allclose(z_inn, z_freia, atol=1e-9), "inn and FrEIA disagree"
         assert torch.allclose(ld_inn, ld_freia, atol=1e-9), "inn and FrEIA log-dets disagree"
+    if compiled:  # torch.compile of the same flow (inductor), a copy with the same weights
+        flows["inn compiled"] = torch.compile(copy.deepcopy(reference))
     flows["subnets"] = SubnetsOnly(reference)
     results = run(flows, rounds, repeats, grad)
 
@@ -238,7 +242,7 @@ def main(freia_src=None, rounds=6, repeats=2, grad=False, layers=1):
         print(f"  {direction}:")
         for name, seconds in timings.items():
             ratio = f"  {seconds / timings[baseline]:.2f}x FrEIA" if baseline else ""
-            print(f"    {name:<8} {1e3 * seconds:8.2f} ms{ratio}")
+            print(f"    {name:<13} {1e3 * seconds:8.2f} ms{ratio}")
     for name, why in missing.items():
         print(f"  {name}: not run ({why})")
     return results
@@ -251,5 +255,6 @@ if __name__ == "__main__":
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--layers", type=int, default=1, help="hidden layers per subnet MLP")
     parser.add_argument("--grad", action="store_true", help="time forward + backward")
+    parser.add_argument("--no-compile", action="store_true", help="without the compiled row")
     args = parser.parse_args()
-    main(args.freia_src, args.rounds, args.repeats, args.grad, args.layers)
+    main(args.freia_src, args.rounds, args.repeats, args.grad, args.layers, not args.no_compile)

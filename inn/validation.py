@@ -113,6 +113,10 @@ def reference_tensor(module: Any) -> Tensor | None:
     without floating state, which accept any floating dtype. Buffers of modules that set
     ``any_float_dtype`` (constant kernels cast to the input's dtype at each call) do not count.
     """
+    if torch.compiler.is_compiling():
+        # Traced, the walk over all parameters and the cache write would become guards on
+        # every parameter, checked at each call; compiled graphs guard the inputs' dtypes.
+        return None
     cached = module.__dict__.get("_reference_tensor")
     if cached is None:  # a 1-tuple or (), never a bare tensor attribute (torch.export warns)
         first = next((t for t in _states(module) if t.is_floating_point()), None)

@@ -39,12 +39,14 @@ def _plain_builtin(cls: type) -> bool:
     return plain
 
 
-# torch's registries of hooks for all modules, filled in place by register_module_*_hook
+# torch's registries of hooks for all modules, filled in place by register_module_*_hook (private
+# names, pinned by tests/framework/test_direct_calls.py; read in eager mode only)
+_GLOBAL_HOOK_NAMES = (
+    "_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks",
+    "_global_backward_pre_hooks", "_global_forward_hooks_always_called",
+)
 _GLOBAL_HOOKS = tuple(
-    getattr(module_hooks, name) for name in (
-        "_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks",
-        "_global_backward_pre_hooks", "_global_forward_hooks_always_called")
-    if hasattr(module_hooks, name)
+    getattr(module_hooks, name) for name in _GLOBAL_HOOK_NAMES if hasattr(module_hooks, name)
 )
 
 
@@ -87,7 +89,9 @@ def call_block(
     Raises:
         InputCountError: If the block returned a bare tensor or the wrong number of outputs.
     """
-    direct = runs_directly(module)
+    # Under torch.compile the full call is traced instead: dynamo inlines nn.Module.__call__ and
+    # the checks for free at run time, and reading the class cache here would guard on it.
+    direct = not torch.compiler.is_compiling() and runs_directly(module)
     if direct and inputs_checked:
         out, log_jac_det = module._dispatch(inputs, conditions, rev, jac)
         if validation._FULL:

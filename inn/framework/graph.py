@@ -22,6 +22,7 @@ from ..validation import (
     reference_tensor,
     validation_enabled,
 )
+from .compilation import RegionalCompilation
 from .execution import accumulate_log_det, call_block, finish_log_det
 from .io_nodes import ConditionNode, FeedForwardNode, InputNode, OutputNode, run_feed_forward
 from .nodes import AbstractNode
@@ -31,7 +32,7 @@ from .summary import graph_summary
 __all__ = ["GraphINN"]
 
 
-class GraphINN(InvertibleModule):
+class GraphINN(InvertibleModule, RegionalCompilation):
     r"""An invertible network built from a list of nodes.
 
     The graph is checked and compiled once, at construction, into flat forward and reverse

@@ -29,6 +29,7 @@ from ..validation import (
     reference_tensor,
     validation_enabled,
 )
+from .compilation import RegionalCompilation
 from .execution import accumulate_log_det, call_block, finish_log_det
 from .sequence_checks import (
     check_condition_shapes,
@@ -44,7 +45,7 @@ __all__ = ["SequenceINN"]
 CondIndex = int | tuple[int, ...] | None
 
 
-class SequenceINN(InvertibleModule):
+class SequenceINN(InvertibleModule, RegionalCompilation):
     r"""A chain of invertible blocks, each with one input and one output.
 
     The network computes :math:`z = f_n \circ \dots \circ f_1(x)` and

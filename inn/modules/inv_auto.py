@@ -35,7 +35,8 @@ class _InvAutoBase(InvertibleModule):
         self._warned = False
 
     def _zero_log_det(self, t: Tensor, jac: bool) -> Tensor:
-        if jac and not self._warned:
+        # warnings.warn does not trace: compiled calls rely on an eager call having warned
+        if jac and not self._warned and not torch.compiler.is_compiling():
             warnings.warn(_INTRACTABLE.format(owner=type(self).__name__), stacklevel=2)
             self._warned = True
         return t.new_zeros(t.shape[0])

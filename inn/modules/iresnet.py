@@ -57,6 +57,12 @@ class IResNetLayer(InvertibleModule):
     returns its negative at the reconstructed input), works under ``torch.no_grad()`` and is
     differentiable otherwise. Conditions are accepted and unused.
 
+    Not traceable by ``torch.compile(fullgraph=True)``: the log-det series calls
+    ``torch.autograd.grad`` inside the forward pass and runs under ``inference_mode(False)``,
+    which dynamo does not trace, so a compiled network breaks its graph around this layer
+    (without ``fullgraph`` it still runs, the layer eagerly). With ``jac=False`` the forward
+    pass traces.
+
     Args:
         dims_in: One input shape ``(C,)`` or ``(C, *spatial)``.
         dims_c: Condition shapes (unused).

@@ -73,6 +73,10 @@ class OrthogonalTransform(InvertibleModule):
     rows (in place, in the module's dtype). The inverse and the log-det assume ``W`` orthogonal,
     as FrEIA does: between corrections they are approximate by the drift of ``W``.
 
+    With gradients enabled it does not trace with ``torch.compile(fullgraph=True)``: the
+    backward-pass counter is a Python callback that changes the module during backward, a side
+    effect dynamo refuses. Without gradients (``torch.no_grad()``, frozen weights) it traces.
+
     Args:
         dims_in: One vector shape ``(d,)``.
         dims_c: Must be empty.

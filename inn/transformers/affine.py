@@ -120,6 +120,8 @@ class Affine(Transformer):
 
     def _atan_log_scale(self, raw: Tensor, negate: bool) -> Tensor:
         r"""FrEIA's default clamp :math:`\pm c \cdot 0.636 \arctan(u)` with one multiplication."""
+        if torch.compiler.is_compiling():  # a constant in the graph; dynamo would guard the cache
+            return torch.atan(raw) * (-self._atan_factor if negate else self._atan_factor)
         factors = self._factor_cache.get(raw.dtype) or self._atan_factors(raw)
         # atan runs about twice as fast on contiguous memory as on the strided view of the
         # parameters; the in-place scaling is safe, atan's backward reads its input only.

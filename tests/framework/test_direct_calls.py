@@ -154,3 +154,40 @@ def test_wrong_feed_forward_condition_is_caught_by_its_reader():
     net = Ff.GraphINN([x, c, ff, glow, Ff.OutputNode(glow)])
     with pytest.raises(inn.ShapeError, match=r"Node 'glow' \(GLOWCouplingBlock\).*condition"):
         net(torch.randn(3, 4), c=torch.randn(3, 2))
+
+
+def test_private_torch_names_the_direct_path_reads():
+    """The eager direct-call path reads private torch names; each is pinned here, so that a torch
+    release that renames one fails this test instead of skipping hooks silently."""
+    import torch.nn.modules.module as module_hooks
+
+    from inn.framework.execution import _GLOBAL_HOOK_NAMES, _global_hooks_active
+
+    for name in _GLOBAL_HOOK_NAMES:
+        assert isinstance(getattr(module_hooks, name), dict), name
+    registrations = [
+        lambda hook: module_hooks.register_module_forward_hook(hook),
+        lambda hook: module_hooks.register_module_forward_hook(hook, always_call=True),
+        module_hooks.register_module_forward_pre_hook,
+        module_hooks.register_module_full_backward_hook,
+        module_hooks.register_module_full_backward_pre_hook,
+    ]
+    for register in registrations:
+        assert not _global_hooks_active()
+        handle = register(lambda *args: None)
+        try:
+            assert _global_hooks_active()
+        finally:
+            handle.remove()
+    # per-module registries: each public registration fills the one runs_directly reads
+    for register in ("register_forward_hook", "register_forward_pre_hook",
+                     "register_full_backward_hook", "register_full_backward_pre_hook"):
+        block = Fm.GLOWCouplingBlock([(4,)], subnet_constructor=mlp_subnet)
+        assert runs_directly(block)
+        getattr(block, register)(lambda *args: None)
+        assert not runs_directly(block), register
+    block = Fm.GLOWCouplingBlock([(4,)], subnet_constructor=mlp_subnet)
+    block.compile(backend="eager")
+    assert block._compiled_call_impl is not None and not runs_directly(block)
+    modules = nn.ModuleList([block])
+    assert list(modules._modules.values()) == [block]  # the containers' plain list of blocks
