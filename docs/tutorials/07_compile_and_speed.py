@@ -30,7 +30,7 @@ import inn
 from inn.nn import mlp_subnet
 
 FAST = os.environ.get("INN_DOCS_FAST", "1") != "0"
-BLOCKS, FEATURES, BATCH = (4, 8, 256) if FAST else (8, 16, 512)
+BLOCKS, FEATURES, BATCH = (2, 8, 256) if FAST else (8, 16, 512)
 torch.manual_seed(0)
 data = torch.randn(16 * BATCH, FEATURES) @ torch.randn(FEATURES, FEATURES)
 
