@@ -86,6 +86,8 @@ if __name__ == "__main__":
             torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
     try:
         main(args.epochs, args.samples, args.batch_size, args.checkpoint)
+        if distributed:
+            dist.barrier()  # no rank tears gloo down while another still talks to it
     finally:
         if distributed:
             dist.destroy_process_group()

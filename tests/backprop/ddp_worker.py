@@ -62,6 +62,7 @@ def main():
                 grads = [p.grad.clone() for p in model.parameters()]
             optimizer.step()
         torch.save({"grads": grads, "params": [p.detach() for p in model.parameters()]}, out)
+        dist.barrier()  # no rank tears gloo down while another still talks to it
     finally:
         dist.destroy_process_group()
 

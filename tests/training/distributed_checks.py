@@ -114,6 +114,7 @@ def worker(rank, world, port, outdir):
         result.update(check_wrapped_flow(rank))
         result.update(check_fsdp2(rank))
         torch.save(result, Path(outdir) / f"rank{rank}.pt")
+        dist.barrier()  # no rank tears gloo down while another still talks to it
     finally:
         dist.destroy_process_group()
 
