@@ -33,7 +33,7 @@ def tasks():
     log_prob = torch.compile(log_prob)
     x_maf = torch.randn(autoregressive.BATCH, autoregressive.DIM)
     train_step = flow_tasks(torch.compile(overhead.build()), torch.randn(16, 4),
-                                   None, compile_step=True)["train step"]
+                            None, compile_step=True)["train step"]
     return {
         "spline forward": lambda: flow(x),
         "spline inverse": lambda: flow(z, rev=True),
