@@ -18,9 +18,9 @@ Run: ``python benchmarks/autoregressive.py [--repeats 30]`` (about a minute).
 import argparse
 import platform
 import statistics
-import time
 
 import torch
+from _timing import time_calls
 
 import inn
 
@@ -90,13 +90,6 @@ def make_tasks(log_prob, sample, parameters, x):
     return {"log_prob": density, "sample": sampling, "train step": train_step}
 
 
-def time_once(fn, inner):
-    start = time.perf_counter()
-    for _ in range(inner):
-        fn()
-    return (time.perf_counter() - start) / inner
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30, help="interleaved samples per task")
@@ -121,10 +114,10 @@ def main():
     times = {(name, task): [] for name in names for task in tasks["inn"]}
     for task in tasks["inn"]:
         for name in names:  # warm-up
-            time_once(tasks[name][task], 2)
+            time_calls(tasks[name][task], 2)
         for _ in range(args.repeats):
             for name in names:
-                times[name, task].append(time_once(tasks[name][task], args.inner))
+                times[name, task].append(time_calls(tasks[name][task], args.inner))
 
     print(f"MAF: {LAYERS} affine layers, D={DIM}, MADE hidden {HIDDEN}, batch {BATCH}, 1 CPU "
           f"thread, median of {args.repeats} x {args.inner} calls, torch {torch.__version__}, "

@@ -28,6 +28,7 @@ import time
 
 import torch
 import torch.nn as nn
+from _timing import flow_tasks
 
 import inn
 
@@ -48,25 +49,7 @@ def build(framework, modules):
 
 def make_tasks(net, x, parameters=None, compile_step=False):
     z = net(x)[0].detach()
-    optimizer = torch.optim.Adam((parameters or net.parameters)(), lr=1e-4)
-    step = torch.compile(optimizer.step) if compile_step else optimizer.step
-
-    def forward():
-        with torch.no_grad():
-            net(x)
-
-    def reverse():
-        with torch.no_grad():
-            net(z, rev=True)
-
-    def train_step():
-        optimizer.zero_grad()
-        out, log_jac_det = net(x)
-        loss = (0.5 * out.pow(2).sum(1) - log_jac_det).mean()
-        loss.backward()
-        step()
-
-    return {"forward": forward, "reverse": reverse, "train step": train_step}
+    return flow_tasks(net, x, z, parameters, compile_step)
 
 
 def hand_written_glow(net):

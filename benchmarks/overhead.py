@@ -20,10 +20,10 @@ import argparse
 import copy
 import platform
 import statistics
-import time
 
 import torch
 import torch.nn as nn
+from _timing import flow_tasks, time_calls
 
 import inn.framework as Ff
 import inn.modules as Fm
@@ -62,34 +62,6 @@ class Loop(nn.Module):
         return x, log_jac_det
 
 
-def tasks_of(net, x, z, compile_step=False):
-    optimizer = torch.optim.Adam(net.parameters(), lr=1e-4)
-    step = torch.compile(optimizer.step) if compile_step else optimizer.step
-
-    def forward():
-        with torch.no_grad():
-            net(x)
-
-    def reverse():
-        with torch.no_grad():
-            net(z, rev=True)
-
-    def train_step():
-        optimizer.zero_grad()
-        out, log_jac_det = net(x)
-        (0.5 * out.pow(2).sum(1) - log_jac_det).mean().backward()
-        step()
-
-    return {"forward": forward, "reverse": reverse, "train step": train_step}
-
-
-def time_calls(fn, repeats):
-    start = time.perf_counter()
-    for _ in range(repeats):
-        fn()
-    return (time.perf_counter() - start) / repeats
-
-
 def contenders(compiled=True):
     seq = build()
     nets = {"loop": Loop(list(copy.deepcopy(seq))), "SequenceINN": seq,
@@ -117,7 +89,7 @@ def main(rounds=30, repeats=20, compiled=True):
         for name, net in nets.items():  # same weights, same numbers up to float32 rounding
             error = float((net(x)[0] - z).abs().max() / z.abs().max())
             assert error < 1e-4, f"{name} differs from SequenceINN by {error:.1e}"
-    tasks = {name: tasks_of(net, x, z, compile_step=name == "compiled")
+    tasks = {name: flow_tasks(net, x, z, compile_step=name == "compiled")
              for name, net in nets.items()}
     results = {}
     for task in ["forward", "reverse", "train step"]:

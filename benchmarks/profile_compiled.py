@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import autoregressive
 import overhead
 import spline
+from _timing import flow_tasks
 
 
 def tasks():
@@ -31,8 +32,8 @@ def tasks():
     log_prob, _, _ = autoregressive.build_inn()
     log_prob = torch.compile(log_prob)
     x_maf = torch.randn(autoregressive.BATCH, autoregressive.DIM)
-    train_step = overhead.tasks_of(torch.compile(overhead.build()), torch.randn(16, 4),
-                                   None, compile_step=True)["train step"]
+    train_step = flow_tasks(torch.compile(overhead.build()), torch.randn(16, 4),
+                            None, compile_step=True)["train step"]
     return {
         "spline forward": lambda: flow(x),
         "spline inverse": lambda: flow(z, rev=True),

@@ -27,11 +27,11 @@ import itertools
 import platform
 import statistics
 import sys
-import time
 from functools import partial
 
 import torch
 import torch.nn as nn
+from _timing import time_calls
 
 import inn.modules as Fm
 
@@ -174,13 +174,6 @@ def build_nflows(layers):
             return composite.inverse(x) if rev else composite(x)
 
     return NFlows(), None
-
-
-def time_calls(fn, repeats):
-    start = time.perf_counter()
-    for _ in range(repeats):
-        fn()
-    return (time.perf_counter() - start) / repeats
 
 
 def run(flows, rounds, repeats, grad):

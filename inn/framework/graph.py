@@ -24,6 +24,7 @@ from ..validation import (
 )
 from .compilation import RegionalCompilation
 from .execution import accumulate_log_det, call_block, finish_log_det
+from .graph_helpers import intermediate_outputs, numerical_log_jacobian
 from .io_nodes import ConditionNode, FeedForwardNode, InputNode, OutputNode, run_feed_forward
 from .nodes import AbstractNode
 from .plan import Plan, Step, build_plan
@@ -254,19 +255,7 @@ class GraphINN(InvertibleModule, RegionalCompilation):
 
     def _intermediate(self, values: list, rev: bool) -> dict:
         """Map ``(node, index)`` to every computed value, as FrEIA's ``intermediate_outputs``."""
-        outs: dict[tuple[AbstractNode, int], Tensor] = {}
-        for (node, index), slot in self._plan.slot_of.items():
-            if rev and node.consumable and not isinstance(node, InputNode):
-                continue  # in reverse, (node, i) means the node's reconstructed input i
-            outs[(node, index)] = values[slot]
-        if rev:
-            for node in self.node_list_fwd:
-                if node.consumable and not isinstance(node, InputNode):
-                    for index, edge in enumerate(node.inputs):
-                        outs[(node, index)] = values[self._plan.slot_of[edge]]
-        for node in self.out_nodes:
-            outs[(node, 0)] = values[self._plan.slot_of[node.inputs[0]]]
-        return outs
+        return intermediate_outputs(self._plan, self.node_list_fwd, self.out_nodes, values, rev)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -274,24 +263,9 @@ class GraphINN(InvertibleModule, RegionalCompilation):
         self, x: Any, c: Any = None, rev: bool = False, h: float = 1e-4
     ) -> Tensor:
         """Finite-difference log-determinant at ``x`` (for tests), shape ``(B,)``."""
-        x = as_tuple(x)
-        batch = x[0].shape[0]
-        sizes = [t[0].numel() for t in x]
-        flat = torch.cat([t.reshape(batch, -1) for t in x], dim=1)
-
-        def evaluate(points: Tensor) -> Tensor:
-            parts = torch.split(points, sizes, dim=1)
-            inputs = [p.reshape(t.shape) for p, t in zip(parts, x, strict=True)]
-            out, _ = self._call_as_block(tuple(inputs), as_tuple(c), rev, False)
-            return torch.cat([o.reshape(batch, -1) for o in out], dim=1)
-
-        columns = []
-        for i in range(flat.shape[1]):
-            offset = torch.zeros_like(flat)
-            offset[:, i] = h
-            columns.append((evaluate(flat + offset) - evaluate(flat - offset)) / (2 * h))
-        jacobian = torch.stack(columns, dim=2)
-        return torch.linalg.slogdet(jacobian)[1]
+        return numerical_log_jacobian(
+            lambda inputs: self._call_as_block(inputs, as_tuple(c), rev, False)[0],
+            as_tuple(x), h)
 
     def get_node_by_name(self, name: str) -> AbstractNode | None:
         """The first node with this name, or ``None``."""

@@ -10,30 +10,19 @@ import torch.nn as nn
 from torch import Tensor
 
 from .. import backprop
-from ..errors import (
-    BlockIndexError,
-    ConditionError,
-    InputCountError,
-    ModuleArgumentError,
-    with_context,
-)
+from ..errors import BlockIndexError, ModuleArgumentError, with_context
 from ..keywords import check_keywords
 from ..modules.base import InvertibleModule
 from ..modules.inverse import Inverse
 from ..utils import Shape, ShapeList, as_tuple, normalize_dims
-from ..validation import (
-    check_conditions,
-    check_finite,
-    check_inputs,
-    full_validation_enabled,
-    reference_tensor,
-    validation_enabled,
-)
+from ..validation import validation_enabled
 from .compilation import RegionalCompilation
 from .execution import accumulate_log_det, call_block, finish_log_det
 from .sequence_checks import (
+    check_call,
     check_condition_shapes,
     check_instance,
+    check_replacement,
     construct,
     parse_cond,
     parse_cond_shape,
@@ -198,19 +187,7 @@ class SequenceINN(InvertibleModule, RegionalCompilation):
         if isinstance(key, slice):
             raise ModuleArgumentError("SequenceINN does not support assigning to slices.")
         position = self._position(key)
-        existing = self.module_list[position]
-        context = f"SequenceINN block {position} ({type(value).__name__})"
-        checks = [
-            ("input shapes", existing.dims_in, getattr(value, "dims_in", None)),
-            ("output shapes", existing.output_dims(existing.dims_in),
-             value.output_dims(getattr(value, "dims_in", existing.dims_in))),
-            ("condition shapes", list(existing.dims_c), list(getattr(value, "dims_c", []))),
-        ]
-        for what, expected, actual in checks:
-            if normalize_dims(expected) != normalize_dims(actual):
-                raise ModuleArgumentError(
-                    f"{context}: the replacement has {what} {actual}, expected {expected}."
-                )
+        check_replacement(self.module_list[position], value, position)
         self.module_list[position] = value
         self._update_dims_c()
 
@@ -307,30 +284,4 @@ class SequenceINN(InvertibleModule, RegionalCompilation):
         return (x,), finish_log_det(total, x_or_z[0])
 
     def _check_call(self, x_or_z: tuple, c: tuple, rev: bool) -> None:
-        if x_or_z and not isinstance(x_or_z[0], Tensor):  # [1.0, 2.0] is no list of 2 inputs
-            check_inputs("SequenceINN", x_or_z[:1], [self.shapes[0]], rev=rev)
-        if len(x_or_z) != 1:
-            raise InputCountError(
-                f"SequenceINN takes exactly one input tensor, got {len(x_or_z)}."
-            )
-        reader = self.module_list[-1 if rev else 0] if len(self.module_list) else None
-        reference = reference_tensor(self)
-        batch = check_inputs("SequenceINN", x_or_z, [self.shapes[-1] if rev else self.shapes[0]],
-                             rev=rev, relaxed=[getattr(reader, "checks_own_shapes", False)],
-                             reference=reference)
-        if self._unused_conditions:
-            raise ConditionError(
-                f"SequenceINN: conditions {self._unused_conditions} are not used by any block "
-                f"(block conditions: {self.conditions}); use the indices 0, 1, ... without gaps."
-            )
-        if len(c) > self._n_conditions and self._n_conditions:
-            unused = list(range(self._n_conditions, len(c)))
-            raise ConditionError(
-                f"SequenceINN: got {len(c)} conditions, but the blocks use only indices "
-                f"0..{self._n_conditions - 1}; conditions {unused} would be unused."
-            )
-        check_conditions("SequenceINN", c, self.dims_c, batch, vector_ok=True,
-                         tensors_only=self._lenient_conditions, reference=reference)
-        if full_validation_enabled():
-            check_finite("SequenceINN", x_or_z, "output to invert" if rev else "input")
-            check_finite("SequenceINN", c, "condition")
+        check_call(self, x_or_z, c, rev)

@@ -1,17 +1,33 @@
-"""Checks and construction steps of ``SequenceINN.append``, each raising a named error."""
+"""Checks of ``SequenceINN``: the construction steps of ``append``, replacements and calls."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import torch.nn as nn
+from torch import Tensor
 
-from ..errors import InnError, ModuleArgumentError, with_context
+from ..errors import (
+    ConditionError,
+    InnError,
+    InputCountError,
+    ModuleArgumentError,
+    with_context,
+)
 from ..utils import Shape, ShapeList, normalize_dims
+from ..validation import (
+    check_conditions,
+    check_finite,
+    check_inputs,
+    full_validation_enabled,
+    reference_tensor,
+)
 
 __all__ = [
+    "check_call",
     "check_condition_shapes",
     "check_instance",
+    "check_replacement",
     "construct",
     "parse_cond",
     "parse_cond_shape",
@@ -135,3 +151,63 @@ def check_condition_shapes(
                 f"SequenceINN block {position} ({type(module).__name__}): condition {index} "
                 f"has shape {known} for earlier blocks, but this block gives {shape}."
             )
+
+
+def check_replacement(existing: Any, value: nn.Module, position: int) -> None:
+    """Check that ``value`` can replace block ``position`` (``net[i] = value``): same shapes.
+
+    Raises:
+        ModuleArgumentError: Naming the block and the differing input, output or condition
+            shapes.
+    """
+    context = f"SequenceINN block {position} ({type(value).__name__})"
+    checks = [
+        ("input shapes", existing.dims_in, getattr(value, "dims_in", None)),
+        ("output shapes", existing.output_dims(existing.dims_in),
+         value.output_dims(getattr(value, "dims_in", existing.dims_in))),
+        ("condition shapes", list(existing.dims_c), list(getattr(value, "dims_c", []))),
+    ]
+    for what, expected, actual in checks:
+        if normalize_dims(expected) != normalize_dims(actual):
+            raise ModuleArgumentError(
+                f"{context}: the replacement has {what} {actual}, expected {expected}."
+            )
+
+
+def check_call(net: Any, x_or_z: tuple, c: tuple, rev: bool) -> None:
+    """Check one call of a ``SequenceINN``: one input tensor, and conditions without gaps.
+
+    Raises:
+        InputCountError: For more than one input tensor.
+        ConditionError: For conditions no block uses.
+        ShapeError: For wrongly shaped inputs or conditions.
+        InputTypeError: For non-tensors, or a dtype or device other than the network's.
+        NonFiniteError: Under ``set_validation("full")``, for NaN or Inf in inputs or conditions.
+    """
+    if x_or_z and not isinstance(x_or_z[0], Tensor):  # [1.0, 2.0] is no list of 2 inputs
+        check_inputs("SequenceINN", x_or_z[:1], [net.shapes[0]], rev=rev)
+    if len(x_or_z) != 1:
+        raise InputCountError(
+            f"SequenceINN takes exactly one input tensor, got {len(x_or_z)}."
+        )
+    reader = net.module_list[-1 if rev else 0] if len(net.module_list) else None
+    reference = reference_tensor(net)
+    batch = check_inputs("SequenceINN", x_or_z, [net.shapes[-1] if rev else net.shapes[0]],
+                         rev=rev, relaxed=[getattr(reader, "checks_own_shapes", False)],
+                         reference=reference)
+    if net._unused_conditions:
+        raise ConditionError(
+            f"SequenceINN: conditions {net._unused_conditions} are not used by any block "
+            f"(block conditions: {net.conditions}); use the indices 0, 1, ... without gaps."
+        )
+    if len(c) > net._n_conditions and net._n_conditions:
+        unused = list(range(net._n_conditions, len(c)))
+        raise ConditionError(
+            f"SequenceINN: got {len(c)} conditions, but the blocks use only indices "
+            f"0..{net._n_conditions - 1}; conditions {unused} would be unused."
+        )
+    check_conditions("SequenceINN", c, net.dims_c, batch, vector_ok=True,
+                     tensors_only=net._lenient_conditions, reference=reference)
+    if full_validation_enabled():
+        check_finite("SequenceINN", x_or_z, "output to invert" if rev else "input")
+        check_finite("SequenceINN", c, "condition")

@@ -20,9 +20,10 @@ from ..householder import householder_reflect
 from .all_in_one_functional import (
     GLOBAL_AFFINE_TYPES,
     channel_mix,
-    haar_rotation,
+    global_affine,
     orthonormalized_if_inexact,
     permutation_index,
+    random_channel_rotation,
     tanh_clamp_activation,
 )
 from .base import CouplingBase, SubnetConstructor
@@ -179,12 +180,7 @@ class AllInOneBlock(CouplingBase):
                     f"AllInOneBlock: a soft permutation of {channels} channels is slow to apply; "
                     f"consider permute_soft=False.", stacklevel=3,
                 )
-            seed = int(torch.randint(0, 2**62, (1,)))  # from the global RNG, never reseeding it
-            matrix = haar_rotation(channels, generator=torch.Generator().manual_seed(seed),
-                                   dtype=torch.get_default_dtype())
-        else:
-            index = torch.randperm(channels)
-            matrix = torch.eye(channels)[index]
+        matrix, index = random_channel_rotation(channels, self.permute_soft)
         if self.householder:
             self.vk_householder = nn.Parameter(
                 HOUSEHOLDER_INIT_STD * torch.randn(self.householder, channels)
@@ -220,13 +216,8 @@ class AllInOneBlock(CouplingBase):
 
     def _global_affine(self, x: Tensor, inverse: bool) -> tuple[Tensor, Tensor | None]:
         r"""Apply :math:`\Psi(\gamma) \odot x + \beta` (or its inverse) and its log-det."""
-        if self.GIN:
-            return (x - self.global_offset if inverse else x + self.global_offset), None
-        scale = self.global_scale_activation(self.global_scale)
-        log_det = self._n_positions * torch.log(scale).sum()
-        if inverse:
-            return (x - self.global_offset) / scale, -log_det
-        return x * scale + self.global_offset, log_det
+        scale = None if self.GIN else self.global_scale_activation(self.global_scale)
+        return global_affine(x, scale, self.global_offset, self._n_positions, inverse)
 
     # -- the sweep -----------------------------------------------------------------------------
 
@@ -294,7 +285,6 @@ class AllInOneBlock(CouplingBase):
                 f"learned_householder_permutation={self.householder}, "
                 f"reverse_permutation={self.reverse_pre_permute}"
                 + (", legacy_clamp=True" if self.legacy_clamp else ""))
-
 
 
 def _count(owner: str, name: str, value: Any) -> int:

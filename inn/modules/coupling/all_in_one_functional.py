@@ -19,12 +19,14 @@ __all__ = [
     "GLOBAL_AFFINE_TYPES",
     "channel_mix",
     "exp_global_scale",
+    "global_affine",
     "global_scale_init",
     "haar_rotation",
     "nearest_orthogonal",
     "orthogonality_error",
     "orthonormalized_if_inexact",
     "permutation_index",
+    "random_channel_rotation",
     "sigmoid_global_scale",
     "softplus_global_scale",
     "tanh_clamp_activation",
@@ -130,6 +132,48 @@ def haar_rotation(
     if torch.linalg.det(q) < 0:
         q[:, 0] = -q[:, 0]
     return q.to(dtype)
+
+
+def random_channel_rotation(channels: int, soft: bool) -> tuple[Tensor, Tensor | None]:
+    """A random ``(C, C)`` rotation from the global RNG, with its index if it is a permutation.
+
+    ``soft``: Haar-distributed (:func:`haar_rotation`, seeded from the global RNG, which is
+    never reseeded), in the default dtype, and ``None``; otherwise a random permutation matrix
+    and its index (``matrix = eye(C)[index]``).
+
+    Example:
+        >>> matrix, index = random_channel_rotation(3, soft=False)
+        >>> torch.equal(matrix, torch.eye(3)[index])
+        True
+    """
+    if soft:
+        seed = int(torch.randint(0, 2**62, (1,)))  # from the global RNG, never reseeding it
+        matrix = haar_rotation(channels, generator=torch.Generator().manual_seed(seed),
+                               dtype=torch.get_default_dtype())
+        return matrix, None
+    index = torch.randperm(channels)
+    return torch.eye(channels)[index], index
+
+
+def global_affine(
+    x: Tensor, scale: Tensor | None, offset: Tensor, n_positions: int, inverse: bool
+) -> tuple[Tensor, Tensor | None]:
+    r"""Apply :math:`s \odot x + \beta` (or its inverse) and its log-det.
+
+    The log-det is :math:`n \sum \log s` for ``n_positions`` positions per channel (negated in
+    reverse); ``scale=None`` (a GIN block) only shifts and has no log-det.
+
+    Example:
+        >>> x = torch.ones(1, 2)
+        >>> global_affine(x, torch.full((1, 2), 2.0), torch.zeros(1, 2), 1, inverse=False)
+        (tensor([[2., 2.]]), tensor(1.3863))
+    """
+    if scale is None:
+        return (x - offset if inverse else x + offset), None
+    log_det = n_positions * torch.log(scale).sum()
+    if inverse:
+        return (x - offset) / scale, -log_det
+    return x * scale + offset, log_det
 
 
 def channel_mix(x: Tensor, w: Tensor) -> Tensor:
