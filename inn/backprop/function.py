@@ -30,7 +30,7 @@ from ..errors import with_context
 from ..framework.execution import accumulate_log_det, call_block, finish_log_det
 from ..framework.io_nodes import run_feed_forward
 from .check import active_check, check_recomputation
-from .rebuild import _backward_task, _detach, _leaf
+from .rebuild import backward_task, detach_value, grad_leaf
 from .schedule import Layout, Schedule, layout
 from .side_effects import RngState, capture_rng, rng_advanced
 
@@ -175,7 +175,7 @@ class _InvertibleBackprop(torch.autograd.Function):
                 task = schedule.tasks[index]
                 module = call.module(task)
                 try:
-                    _backward_task(call, index, task, module, values, slot_grads, kept,
+                    backward_task(call, index, task, module, values, slot_grads, kept,
                                    log_det_grad, param_grads)
                 except Exception as error:
                     raise with_context(error, schedule.context(task, module)) from error
@@ -226,9 +226,9 @@ def _run_keeping_graph(
     Returns its outputs and log-det detached, for the rest of the forward pass.
     """
     with torch.enable_grad():
-        input_leaves = tuple(_leaf(v, call.needs[s]) for s, v in zip(task.reads, inputs,
+        input_leaves = tuple(grad_leaf(v, call.needs[s]) for s, v in zip(task.reads, inputs,
                                                                      strict=True))
-        condition_leaves = tuple(_leaf(v, call.needs[s]) for s, v in zip(task.conditions,
+        condition_leaves = tuple(grad_leaf(v, call.needs[s]) for s, v in zip(task.conditions,
                                                                          conditions, strict=True))
         if task.feed_forward:
             out: tuple = (run_feed_forward(module, list(condition_leaves)),)
@@ -237,4 +237,4 @@ def _run_keeping_graph(
             out, log_jac_det, _ = call_block(module, input_leaves, condition_leaves, call.rev,
                                              call.jac, len(task.writes))
     call.graphs[index] = (input_leaves, condition_leaves, tuple(out), log_jac_det)
-    return tuple(_detach(t) for t in out), _detach(log_jac_det)
+    return tuple(detach_value(t) for t in out), detach_value(log_jac_det)

@@ -15,8 +15,10 @@ from .side_effects import preserved_buffers, restore_rng
 if TYPE_CHECKING:
     from .function import _Call
 
+__all__ = ["backward_task", "detach_value", "grad_leaf"]
 
-def _backward_task(
+
+def backward_task(
     call: _Call, index: int, task: Any, module: Any, values: list, slot_grads: list,
     kept: dict, log_det_grad: Tensor | None, param_grads: dict,
 ) -> None:
@@ -27,7 +29,7 @@ def _backward_task(
     if index in call.graphs:
         input_leaves, condition_leaves, outputs, log_jac_det = call.graphs.pop(index)
         for slot, leaf in zip(task.reads, input_leaves, strict=True):
-            values[slot] = _detach(leaf)
+            values[slot] = detach_value(leaf)
         _accumulate(task, module, input_leaves, condition_leaves, outputs, log_jac_det,
                     out_grads, log_det_grad, slot_grads, param_grads)
         return
@@ -44,9 +46,9 @@ def _backward_task(
             values[slot] = value
         if all(g is None for g in out_grads) and log_det_grad is None:
             return
-        input_leaves = tuple(_leaf(v, call.needs[s])
+        input_leaves = tuple(grad_leaf(v, call.needs[s])
                              for s, v in zip(task.reads, inputs, strict=True))
-        condition_leaves = tuple(_leaf(v, call.needs[s])
+        condition_leaves = tuple(grad_leaf(v, call.needs[s])
                                  for s, v in zip(task.conditions, conditions, strict=True))
         if index in call.rng:
             restore_rng(call.rng[index])
@@ -62,8 +64,8 @@ def _backward_coupling_task(
     kept: dict, conditions: tuple, out_grad: Tensor | None, log_det_grad: Tensor | None,
     param_grads: dict,
 ) -> None:
-    """:func:`_backward_task` for a coupling: one subnet evaluation per step (see coupling.py)."""
-    condition_leaves = tuple(_leaf(v, call.needs[s])
+    """:func:`backward_task` for a coupling: one subnet evaluation per step (see coupling.py)."""
+    condition_leaves = tuple(grad_leaf(v, call.needs[s])
                              for s, v in zip(task.conditions, conditions, strict=True))
     params = [p for p in _parameters(module) if p.requires_grad]
     rebuilt, input_grad, condition_grads, found = backward_coupling(
@@ -133,7 +135,8 @@ def _accumulate(
             param_grads[id(p)] = _add(param_grads.get(id(p)), grad)
 
 
-def _leaf(value: Any, needs_grad: bool) -> Any:
+def grad_leaf(value: Any, needs_grad: bool) -> Any:
+    """A tensor value detached into a new leaf, requiring grad if ``needs_grad``; others as is."""
     if isinstance(value, Tensor):
         value = value.detach()
         if needs_grad and (value.is_floating_point() or value.is_complex()):
@@ -141,7 +144,8 @@ def _leaf(value: Any, needs_grad: bool) -> Any:
     return value
 
 
-def _detach(value: Any) -> Any:
+def detach_value(value: Any) -> Any:
+    """``value.detach()`` for tensors; any other value unchanged."""
     return value.detach() if isinstance(value, Tensor) else value
 
 
