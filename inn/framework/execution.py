@@ -137,8 +137,8 @@ def check_log_det_shape(module: Any, log_jac_det: Any, batch: int) -> None:
     """Reject a log-det that would broadcast silently against the ``(B,)`` total.
 
     Allowed: ``None``, a number, a 0-dim tensor or a ``(B,)`` tensor; ``(B, K, ...)`` only from
-    modules that check their own shapes (``GaussianMixtureModel``'s all-components mode) and
-    from nested containers, which checked their own blocks.
+    modules that declare ``multi_dim_log_det`` (``GaussianMixtureModel``'s all-components mode,
+    and nested containers, which checked their own blocks).
 
     Raises:
         ShapeError: For any other tensor, e.g. a ``(B, 1)`` log-det from ``sum(1, keepdim=True)``.
