@@ -26,7 +26,7 @@ from torch import Tensor
 from ..framework.execution import accumulate_log_det, runs_directly
 from ..modules.coupling.base import CouplingBase
 
-__all__ = ["backward_coupling", "fusable"]
+__all__ = ["add_gradient", "backward_coupling", "fusable"]
 
 
 def fusable(module: Any) -> bool:
@@ -96,13 +96,13 @@ def backward_coupling(
         found = torch.autograd.grad(roots, [leaf, passive, *leaves, *params], root_grads,
                                     allow_unused=True)
         grads[active] = found[0]
-        grads[1 - active] = _add(grads[1 - active], found[1])
+        grads[1 - active] = add_gradient(grads[1 - active], found[1])
         found_conditions = iter(found[2:2 + len(leaves)])
         for i, t in enumerate(condition_leaves):
             if t.requires_grad:
-                condition_grads[i] = _add(condition_grads[i], next(found_conditions))
+                condition_grads[i] = add_gradient(condition_grads[i], next(found_conditions))
         for i, grad in enumerate(found[2 + len(leaves):]):
-            param_grads[i] = _add(param_grads[i], grad)
+            param_grads[i] = add_gradient(param_grads[i], grad)
     with torch.no_grad():
         rebuilt = module._merge(parts)
         input_grad = None
@@ -112,7 +112,8 @@ def backward_coupling(
     return rebuilt, input_grad, condition_grads, param_grads
 
 
-def _add(total: Tensor | None, grad: Tensor | None) -> Tensor | None:
+def add_gradient(total: Tensor | None, grad: Tensor | None) -> Tensor | None:
+    """``total + grad``, where ``None`` stands for a gradient that did not flow."""
     if grad is None:
         return total
     return grad if total is None else total + grad

@@ -9,7 +9,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from ..framework.execution import accumulate_log_det, call_block
-from .coupling import backward_coupling, fusable
+from .coupling import add_gradient, backward_coupling, fusable
 from .side_effects import preserved_buffers, restore_rng
 
 if TYPE_CHECKING:
@@ -78,12 +78,12 @@ def _backward_coupling_task(
                            call.true_inputs.pop(index))
     values[slot] = rebuilt
     if call.needs[slot]:
-        slot_grads[slot] = _add(slot_grads[slot], input_grad)
+        slot_grads[slot] = add_gradient(slot_grads[slot], input_grad)
     for condition_slot, grad in zip(task.conditions, condition_grads, strict=True):
-        slot_grads[condition_slot] = _add(slot_grads[condition_slot], grad)
+        slot_grads[condition_slot] = add_gradient(slot_grads[condition_slot], grad)
     for p, grad in zip(params, found, strict=True):
         if grad is not None:
-            param_grads[id(p)] = _add(param_grads.get(id(p)), grad)
+            param_grads[id(p)] = add_gradient(param_grads.get(id(p)), grad)
 
 
 def _rebuild_inputs(
@@ -129,10 +129,10 @@ def _accumulate(
     found_inputs = iter(found[:len(targets)])
     for slot, leaf in zip(task.reads + task.conditions, leaves, strict=True):
         if isinstance(leaf, Tensor) and leaf.requires_grad:
-            slot_grads[slot] = _add(slot_grads[slot], next(found_inputs))
+            slot_grads[slot] = add_gradient(slot_grads[slot], next(found_inputs))
     for p, grad in zip(params, found[len(targets):], strict=True):
         if grad is not None:
-            param_grads[id(p)] = _add(param_grads.get(id(p)), grad)
+            param_grads[id(p)] = add_gradient(param_grads.get(id(p)), grad)
 
 
 def grad_leaf(value: Any, needs_grad: bool) -> Any:
@@ -151,9 +151,3 @@ def detach_value(value: Any) -> Any:
 
 def _parameters(module: Any) -> list:
     return list(module.parameters()) if isinstance(module, nn.Module) else []
-
-
-def _add(total: Tensor | None, grad: Tensor | None) -> Tensor | None:
-    if grad is None:
-        return total
-    return grad if total is None else total + grad
