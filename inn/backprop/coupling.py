@@ -25,6 +25,7 @@ from torch import Tensor
 
 from ..framework.execution import accumulate_log_det, runs_directly
 from ..modules.coupling.base import CouplingBase
+from .transformer_step import rerun_step
 
 __all__ = ["add_gradient", "backward_coupling", "fusable"]
 
@@ -73,12 +74,8 @@ def backward_coupling(
         conditioner_input = torch.cat([passive, *c], dim=1) if c else passive
         parameters = module._predict_parameters(predictor, conditioner_input)
         transformer = module._transformer_for(passive, c)
-        run, undo = (transformer.inverse, transformer.forward) if rev else \
-            (transformer.forward, transformer.inverse)
-        with torch.no_grad():
-            before, _ = undo(parts[active], parameters.detach())
-        leaf = before.detach().requires_grad_()
-        after, log_jac_det = run(leaf, parameters)
+        leaf, after, log_jac_det = rerun_step(transformer, parts[active], parameters, rev)
+        before = leaf.detach()
         roots, root_grads = [], []
         if grads[active] is not None:
             roots.append(after)

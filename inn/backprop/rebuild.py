@@ -9,7 +9,8 @@ import torch.nn as nn
 from torch import Tensor
 
 from ..framework.execution import accumulate_log_det, call_block
-from .coupling import add_gradient, backward_coupling, fusable
+from .coupling import add_gradient
+from .rules import Rule, backward_rule
 from .side_effects import preserved_buffers, restore_rng
 
 if TYPE_CHECKING:
@@ -34,12 +35,13 @@ def backward_task(
                     out_grads, log_det_grad, slot_grads, param_grads)
         return
     conditions = tuple([values[s] for s in task.conditions])
+    rule = None if index in call.rng else backward_rule(module, values[task.writes[0]])
     # buffers are restored once this block's graph is consumed (restoring them earlier would
     # invalidate tensors it saved, such as a permutation index)
     with preserved_buffers(module):
-        if index not in call.rng and fusable(module):
-            _backward_coupling_task(call, index, task, module, values, slot_grads, kept,
-                                    conditions, out_grads[0], log_det_grad, param_grads)
+        if rule is not None:
+            _backward_by_rule(rule, call, index, task, module, values, slot_grads, kept,
+                              conditions, out_grads[0], log_det_grad, param_grads)
             return
         inputs = _rebuild_inputs(call, index, task, module, values, kept, conditions)
         for slot, value in zip(task.reads, inputs, strict=True):
@@ -59,16 +61,16 @@ def backward_task(
                     out_grads, log_det_grad, slot_grads, param_grads)
 
 
-def _backward_coupling_task(
-    call: _Call, index: int, task: Any, module: Any, values: list, slot_grads: list,
-    kept: dict, conditions: tuple, out_grad: Tensor | None, log_det_grad: Tensor | None,
-    param_grads: dict,
+def _backward_by_rule(
+    rule: Rule, call: _Call, index: int, task: Any, module: Any, values: list,
+    slot_grads: list, kept: dict, conditions: tuple, out_grad: Tensor | None,
+    log_det_grad: Tensor | None, param_grads: dict,
 ) -> None:
-    """:func:`backward_task` for a coupling: one subnet evaluation per step (see coupling.py)."""
+    """:func:`backward_task` for a block with a rule of its own (see rules.py)."""
     condition_leaves = tuple(grad_leaf(v, call.needs[s])
                              for s, v in zip(task.conditions, conditions, strict=True))
     params = [p for p in _parameters(module) if p.requires_grad]
-    rebuilt, input_grad, condition_grads, found = backward_coupling(
+    rebuilt, input_grad, condition_grads, found = rule(
         module, values[task.writes[0]], conditions, call.rev, out_grad, log_det_grad,
         condition_leaves, params)
     slot = task.reads[0]

@@ -1,0 +1,63 @@
+"""Blocks whose backward step has a rule of its own instead of invert, re-run, differentiate.
+
+A rule takes a block's output in the executed direction and the gradients arriving there and
+returns the rebuilt input with the gradients of the input, the conditions and the parameters,
+as :func:`~inn.backprop.coupling.backward_coupling` does for couplings. Rules apply only to
+inn's own classes run directly (no hooks, no parametrizations, no FSDP wrapping: those change
+the class or the call), in a single dtype; every other block takes the general path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..framework.execution import runs_directly
+from ..modules.fixed import Fixed1x1Conv
+from ..modules.normalization import ActNorm
+from .closed_form import act_norm_backward, conv1x1_backward
+from .coupling import backward_coupling, fusable
+
+__all__ = ["Rule", "backward_rule"]
+
+#: ``(module, output, conditions, rev, out_grad, log_det_grad, condition_leaves, params)`` ->
+#: ``(input, input_grad, condition_grads, param_grads)``, gradients aligned with the leaves and
+#: ``params``, ``None`` where nothing flows.
+Rule = Callable[..., tuple[Tensor, Tensor | None, list, list]]
+
+
+def backward_rule(module: Any, output: Tensor) -> Rule | None:
+    """The rule for ``module`` with ``output`` as its output, or ``None`` for the general path."""
+    if fusable(module):
+        return backward_coupling
+    cls = type(module)
+    if cls is ActNorm and runs_directly(module) \
+            and module.loc.dtype == module.log_scale.dtype == output.dtype:
+        return _act_norm
+    if cls is Fixed1x1Conv and runs_directly(module) and module.M.dtype == output.dtype:
+        return _conv1x1
+    return None
+
+
+def _act_norm(
+    module: ActNorm, output: Tensor, conditions: tuple, rev: bool, out_grad: Tensor | None,
+    log_det_grad: Tensor | None, condition_leaves: tuple, params: list,
+) -> tuple[Tensor, Tensor | None, list, list]:
+    with torch.no_grad():
+        rebuilt, input_grad, log_scale_grad, loc_grad = act_norm_backward(
+            output, module.loc, module.log_scale, module._positions, out_grad, log_det_grad,
+            rev)
+    found = {id(module.log_scale): log_scale_grad, id(module.loc): loc_grad}
+    return rebuilt, input_grad, [], [found.get(id(p)) for p in params]
+
+
+def _conv1x1(
+    module: Fixed1x1Conv, output: Tensor, conditions: tuple, rev: bool,
+    out_grad: Tensor | None, log_det_grad: Tensor | None, condition_leaves: tuple, params: list,
+) -> tuple[Tensor, Tensor | None, list, list]:
+    with torch.no_grad():
+        rebuilt, input_grad = conv1x1_backward(output, module.M, module.M_inv, out_grad, rev)
+    return rebuilt, input_grad, [], [None] * len(params)
