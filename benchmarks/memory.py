@@ -22,7 +22,12 @@ Measured, all in one run:
   so no configuration inherits another's allocator state. On a GPU,
   ``torch.cuda.max_memory_allocated`` instead.
 * ``step``: the median time of one training step, the three contenders interleaved in the
-  main process so that machine noise hits them alike.
+  main process so that machine noise hits them alike; the ratio to standard backprop is the
+  median of the per-round ratios. ``alone``: the median of five more steps in each
+  contender's own subprocess, after the three above. The two differ on CPU because glibc's
+  allocator returns freed memory to the system and faults it back in: memory-efficient
+  backprop allocates and frees a few MiB per block, which a process running nothing else
+  pays for in page faults (see the guide for the ``MALLOC_*`` settings that avoid it).
 * ``--drift``: float32 relative gradient error of ``memory_efficient=True`` against standard
   backprop at 64 blocks, at GLOW's initialisation, after ``--train-steps`` Adam steps and with
   randomly initialised subnets, next to float32's own noise floor (standard float32 against
@@ -201,6 +206,18 @@ def measure_peak(contender: str, depth: int, device: torch.device) -> dict:
     result = {"peak_rss": memory_status("VmHWM"), "rss_before": before}
     if device.type == "cuda":
         result["cuda_peak"] = torch.cuda.max_memory_allocated(device) - cuda_before
+    times = []
+    for _ in range(5):
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        optimizer.zero_grad()
+        nll(net, x).backward()
+        optimizer.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        times.append(time.perf_counter() - start)
+    result["step_alone"] = statistics.median(times)
     return result
 
 
@@ -212,8 +229,10 @@ def peak_in_subprocess(contender: str, depth: int, device: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def time_steps(nets: dict, x: torch.Tensor, repeats: int, device: torch.device) -> dict:
-    """Median training-step time per contender, interleaved."""
+def time_steps(nets: dict, x: torch.Tensor, repeats: int, device: torch.device,
+               ) -> tuple[dict, dict]:
+    """Median training-step time per contender, interleaved, and the median per-round ratio
+    of each contender's step to the first contender's (standard backprop's)."""
     optimizers = {name: torch.optim.Adam(net.parameters(), lr=1e-5) for name, net in nets.items()}
     times: dict[str, list[float]] = {name: [] for name in nets}
 
@@ -233,7 +252,10 @@ def time_steps(nets: dict, x: torch.Tensor, repeats: int, device: torch.device) 
     for _ in range(repeats):
         for name in nets:
             times[name].append(step(name))
-    return {name: statistics.median(t) for name, t in times.items()}
+    first = times[next(iter(nets))]
+    ratios = {name: statistics.median(a / b for a, b in zip(t, first, strict=True))
+              for name, t in times.items()}
+    return {name: statistics.median(t) for name, t in times.items()}, ratios
 
 
 def gradient_vector(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -353,11 +375,12 @@ def main() -> None:
         row: dict = {"depth": depth}
         for name, net in nets.items():
             row[name] = {"saved": saved_bytes(net, x)}
-        steps = time_steps(nets, x, args.repeats, device)
+        steps, ratios = time_steps(nets, x, args.repeats, device)
         del nets
         for name in contenders:
             peak = peak_in_subprocess(name, depth, args.device)
-            row[name].update(step=steps[name], peak_rss=peak["peak_rss"],
+            row[name].update(step=steps[name], step_ratio=ratios[name],
+                             step_alone=peak["step_alone"], peak_rss=peak["peak_rss"],
                              train_rss=peak["peak_rss"] - peak["rss_before"])
             if "cuda_peak" in peak:
                 row[name]["cuda_peak"] = peak["cuda_peak"]
@@ -385,7 +408,7 @@ def print_row(row: dict, contenders: tuple) -> None:
         memory = f"{r['cuda_peak'] / mib:.0f}" if "cuda_peak" in r else \
             f"{r['peak_rss'] / mib:.0f} ({r['train_rss'] / mib:.0f})"
         cells.append(f"{name}: saved {r['saved'] / mib:.1f} MiB, peak {memory} MiB, "
-                     f"step {r['step'] * 1e3:.0f} ms")
+                     f"step {r['step'] * 1e3:.0f} ms (alone {r['step_alone'] * 1e3:.0f})")
     print(f"depth {row['depth']:>3}: " + " | ".join(cells), flush=True)
 
 
@@ -393,20 +416,24 @@ def print_summary(rows: list[dict], contenders: tuple) -> None:
     mib = 2**20
     key = "cuda_peak" if "cuda_peak" in rows[0]["standard"] else "train_rss"
     print("\n| blocks | saved MiB: std / mem-eff / FrEIA | peak RSS MiB (training adds) | "
-          "step ms: std / mem-eff / FrEIA | mem-eff / std step | mem-eff / FrEIA saved, peak |")
-    print("|---|---|---|---|---|---|")
+          "step ms: std / mem-eff / FrEIA | mem-eff / std step | alone: std / mem-eff ms | "
+          "mem-eff / FrEIA saved, peak |")
+    print("|---|---|---|---|---|---|---|")
     for row in rows:
         saved = " / ".join(f"{row[n]['saved'] / mib:.1f}" for n in contenders)
         peaks = " / ".join(f"{row[n]['peak_rss'] / mib:.0f} ({row[n][key] / mib:.0f})"
                            for n in contenders)
         steps = " / ".join(f"{row[n]['step'] * 1e3:.0f}" for n in contenders)
-        ratio = row["memory_efficient"]["step"] / row["standard"]["step"]
+        ratio = row["memory_efficient"]["step_ratio"]
+        alone = " / ".join(f"{row[n]['step_alone'] * 1e3:.0f}"
+                           for n in ("standard", "memory_efficient"))
         versus = "n/a"
         if "FrEIA" in contenders:
             versus = (f"{row['memory_efficient']['saved'] / row['FrEIA']['saved']:.3f}, "
                       f"{row['memory_efficient']['peak_rss'] / row['FrEIA']['peak_rss']:.2f} "
                       f"({row['memory_efficient'][key] / row['FrEIA'][key]:.2f})")
-        print(f"| {row['depth']} | {saved} | {peaks} | {steps} | {ratio:.2f} | {versus} |")
+        print(f"| {row['depth']} | {saved} | {peaks} | {steps} | {ratio:.2f} | {alone} | "
+              f"{versus} |")
     first, last = rows[0]["memory_efficient"]["saved"], rows[-1]["memory_efficient"]["saved"]
     print(f"memory_efficient saved bytes, {rows[-1]['depth']} vs {rows[0]['depth']} blocks: "
           f"{last / first:.2f}x")

@@ -6,7 +6,9 @@ setting ``net.memory_efficient = True``) route every call made while autograd re
 conditions and what cannot be rebuilt; backward rebuilds each block's inputs by inverting it
 and re-runs the block to get its gradients (see :mod:`inn.backprop.function`). Blocks whose
 ``exact_inverse`` is false keep their inputs instead. :class:`check_recomputation` compares
-the rebuilt inputs with the true ones.
+the rebuilt inputs with the true ones. On CPU under glibc, :func:`retain_freed_memory` keeps
+the allocator from returning the memory each block frees to the system (memory-efficient
+backward calls it once per process).
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from typing import Any
 
 from torch import Tensor
 
+from .allocator import retain_freed_memory
 from .check import RecomputationReport, RecomputedBlock, check_recomputation
 from .function import run
 from .schedule import Schedule, graph_schedule, sequence_schedule
 
 # run_sequence / run_graph are the containers' entry points, not user API
-__all__ = ["RecomputationReport", "RecomputedBlock", "check_recomputation"]
+__all__ = ["RecomputationReport", "RecomputedBlock", "check_recomputation", "retain_freed_memory"]
 
 #: Per container: its schedules, keyed by what they depend on.
 _SCHEDULES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -29,6 +29,7 @@ from torch import Tensor
 from ..errors import with_context
 from ..framework.execution import accumulate_log_det, call_block, finish_log_det
 from ..framework.io_nodes import run_feed_forward
+from .allocator import retain_freed_memory
 from .check import active_check, check_recomputation
 from .rebuild import backward_task, detach_value, grad_leaf
 from .schedule import Layout, Schedule, layout
@@ -84,6 +85,8 @@ def run(
     Returns:
         ``(exits, log_jac_det)``: one tensor per exit slot and the ``(B,)`` total.
     """
+    if inputs and inputs[0].device.type == "cpu":
+        retain_freed_memory()
     exact = tuple(
         not task.feed_forward and bool(getattr(
             task.callable if task.block is None else blocks[task.block], "exact_inverse", False))

@@ -10,7 +10,7 @@ from torch import Tensor
 
 from ..framework.execution import accumulate_log_det, call_block
 from .coupling import add_gradient
-from .rules import Rule, backward_rule
+from .rules import Rule, backward_rule, runs_module_code
 from .side_effects import preserved_buffers, restore_rng
 
 if TYPE_CHECKING:
@@ -36,6 +36,10 @@ def backward_task(
         return
     conditions = tuple([values[s] for s in task.conditions])
     rule = None if index in call.rng else backward_rule(module, values[task.writes[0]])
+    if rule is not None and not runs_module_code(rule):  # closed forms touch no buffers
+        _backward_by_rule(rule, call, index, task, module, values, slot_grads, kept,
+                          conditions, out_grads[0], log_det_grad, param_grads)
+        return
     # buffers are restored once this block's graph is consumed (restoring them earlier would
     # invalidate tensors it saved, such as a permutation index)
     with preserved_buffers(module):

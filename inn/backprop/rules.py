@@ -21,7 +21,7 @@ from ..modules.normalization import ActNorm
 from .closed_form import act_norm_backward, conv1x1_backward
 from .coupling import backward_coupling, fusable
 
-__all__ = ["Rule", "backward_rule"]
+__all__ = ["Rule", "backward_rule", "runs_module_code"]
 
 #: ``(module, output, conditions, rev, out_grad, log_det_grad, condition_leaves, params)`` ->
 #: ``(input, input_grad, condition_grads, param_grads)``, gradients aligned with the leaves and
@@ -40,6 +40,11 @@ def backward_rule(module: Any, output: Tensor) -> Rule | None:
     if cls is Fixed1x1Conv and runs_directly(module) and module.M.dtype == output.dtype:
         return _conv1x1
     return None
+
+
+def runs_module_code(rule: Rule) -> bool:
+    """Whether ``rule`` calls the block's own code (whose buffers may then need restoring)."""
+    return rule not in (_act_norm, _conv1x1)
 
 
 def _act_norm(
