@@ -141,6 +141,7 @@ def nll(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 INIT_SEED = 99  # the batch that initialises ActNorm
+ALONE_STEPS = 9  # timed steps in each contender's own process
 
 
 def prepared(contender: str, depth: int, device: torch.device, state: dict | None = None,
@@ -207,7 +208,7 @@ def measure_peak(contender: str, depth: int, device: torch.device) -> dict:
     if device.type == "cuda":
         result["cuda_peak"] = torch.cuda.max_memory_allocated(device) - cuda_before
     times = []
-    for _ in range(5):
+    for _ in range(ALONE_STEPS):
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         start = time.perf_counter()
