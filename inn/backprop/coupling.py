@@ -25,18 +25,26 @@ from torch import Tensor
 
 from ..framework.execution import accumulate_log_det, runs_directly
 from ..modules.coupling.base import CouplingBase
+from ..modules.coupling.general import CouplingBlock
 from .transformer_step import rerun_step
 
 __all__ = ["add_gradient", "backward_coupling", "fusable"]
 
 
 def fusable(module: Any) -> bool:
-    """Whether ``module`` is a coupling whose sweep is ``CouplingBase``'s own."""
+    """Whether ``module`` is a coupling whose sweep is ``CouplingBase``'s own.
+
+    ``CouplingBlock`` (and its subclasses that keep its step) count too unless they use an
+    element mask: its step adds only the mask and otherwise defers to the base step.
+    """
     cls = type(module)
-    return (isinstance(module, CouplingBase) and runs_directly(module)
+    if not (isinstance(module, CouplingBase) and runs_directly(module)
             and cls._forward is CouplingBase._forward
-            and cls._inverse is CouplingBase._inverse
-            and cls._step is CouplingBase._step)
+            and cls._inverse is CouplingBase._inverse):
+        return False
+    if cls._step is CouplingBase._step:
+        return True
+    return cls._step is CouplingBlock._step and not module.element_mask
 
 
 def backward_coupling(

@@ -16,9 +16,11 @@ import torch
 from torch import Tensor
 
 from ..framework.execution import runs_directly
+from ..modules.elementary import InvertibleLinear
 from ..modules.fixed import Fixed1x1Conv
+from ..modules.linear_functional import lu_solve, qr_solve
 from ..modules.normalization import ActNorm
-from .closed_form import act_norm_backward, conv1x1_backward
+from .closed_form import act_norm_backward, conv1x1_backward, linear_backward
 from .coupling import backward_coupling, fusable
 
 __all__ = ["Rule", "backward_rule", "runs_module_code"]
@@ -39,12 +41,15 @@ def backward_rule(module: Any, output: Tensor) -> Rule | None:
         return _act_norm
     if cls is Fixed1x1Conv and runs_directly(module) and module.M.dtype == output.dtype:
         return _conv1x1
+    if cls is InvertibleLinear and runs_directly(module) \
+            and all(p.dtype == output.dtype for p in module.parameters()):
+        return _invertible_linear
     return None
 
 
 def runs_module_code(rule: Rule) -> bool:
     """Whether ``rule`` calls the block's own code (whose buffers may then need restoring)."""
-    return rule not in (_act_norm, _conv1x1)
+    return rule not in (_act_norm, _conv1x1, _invertible_linear)
 
 
 def _act_norm(
@@ -66,3 +71,33 @@ def _conv1x1(
     with torch.no_grad():
         rebuilt, input_grad = conv1x1_backward(output, module.M, module.M_inv, out_grad, rev)
     return rebuilt, input_grad, [], [None] * len(params)
+
+
+def _invertible_linear(
+    module: InvertibleLinear, output: Tensor, conditions: tuple, rev: bool,
+    out_grad: Tensor | None, log_det_grad: Tensor | None, condition_leaves: tuple, params: list,
+) -> tuple[Tensor, Tensor | None, list, list]:
+    lu = module.parameterization == "lu"
+    with torch.no_grad():
+        matrix = module.matrix()
+        # W^-1 from the block's own triangular solves, applied to the identity
+        solve = lu_solve if lu else qr_solve
+        inverse = solve(*module._factors(), torch.eye(matrix.shape[0], dtype=matrix.dtype,
+                                                      device=matrix.device))
+        rebuilt, input_grad, matrix_grad, bias_grad = linear_backward(
+            output, matrix, inverse, module.bias, out_grad, rev)
+    found: dict[int, Tensor | None] = {}
+    if module.bias is not None:
+        found[id(module.bias)] = bias_grad
+    weights = [p for p in params if p is not module.bias]
+    if matrix_grad is not None and weights:  # through the small (C, C) parameterisation
+        with torch.enable_grad():
+            grads = torch.autograd.grad(module.matrix(), weights, matrix_grad, allow_unused=True)
+        found.update(zip(map(id, weights), grads, strict=True))
+    log_diag = module.log_abs_s if lu else module.log_diag
+    if log_det_grad is not None and log_diag.requires_grad:
+        term = (module._positions * log_det_grad.sum()).to(log_diag.dtype)
+        term = (-term if rev else term).expand_as(log_diag)
+        previous = found.get(id(log_diag))
+        found[id(log_diag)] = term if previous is None else previous + term
+    return rebuilt, input_grad, [], [found.get(id(p)) for p in params]

@@ -44,12 +44,11 @@ def loss(net, x, c):
 
 
 def main():
-    rank, world, port, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+    rank, world, init_method, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
     # initialised before the process group, as in the single-process reference (ActNorm
     # averages its statistics over ranks once torch.distributed is up)
     net = build(memory_efficient=True)
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
-                            world_size=world)
+    dist.init_process_group("gloo", init_method=init_method, rank=rank, world_size=world)
     try:
         model = DistributedDataParallel(net)
         optimizer = torch.optim.SGD(model.parameters(), lr=0.05)

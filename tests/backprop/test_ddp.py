@@ -44,14 +44,18 @@ def test_ddp_two_processes_gloo(tmp_path):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")])
     env["OMP_NUM_THREADS"] = "1"
-    port = str(free_port())
+    init_method = f"tcp://127.0.0.1:{free_port()}"
     outs = [tmp_path / f"rank{rank}.pt" for rank in range(WORLD)]
-    processes = [subprocess.Popen([sys.executable, str(worker), str(rank), str(WORLD), port,
-                                   str(out)], env=env, stdout=subprocess.PIPE,
+    processes = [subprocess.Popen([sys.executable, str(worker), str(rank), str(WORLD),
+                                   init_method, str(out)], env=env, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True)
                  for rank, out in enumerate(outs)]
-    for process in processes:
-        output, _ = process.communicate(timeout=120)
+    try:
+        outputs = [process.communicate(timeout=180)[0] for process in processes]
+    finally:
+        for process in processes:  # a hung rank must not outlive the test
+            process.kill()
+    for process, output in zip(processes, outputs):
         assert process.returncode == 0, output
     results = [torch.load(out) for out in outs]
     grads, params = reference(WORLD)

@@ -13,6 +13,7 @@ import torch.nn as nn
 from helpers import assert_same_gradients, gradients
 from torch.nn.utils import parametrize
 
+import inn
 import inn.framework as Ff
 import inn.modules as Fm
 from inn.backprop import rules
@@ -47,6 +48,9 @@ def test_built_in_linear_blocks_and_couplings_take_their_rules():
     assert rules.backward_rule(coupling, _output().float()) is backward_coupling
     assert rules.backward_rule(_act_norm(), _output()) is rules._act_norm
     assert rules.backward_rule(_conv1x1(), _output()) is rules._conv1x1
+    linear = Fm.InvertibleLinear([SHAPE], seed=0).double()
+    assert rules.backward_rule(linear, _output()) is rules._invertible_linear
+    assert rules.backward_rule(linear, _output().float()) is None  # dtypes differ
 
 
 class _SubclassedActNorm(Fm.ActNorm):
@@ -97,3 +101,13 @@ def test_general_step_and_rules_give_standard_gradients(rev):
     standard = gradients(net, x, [], memory_efficient=False, rev=rev)
     efficient = gradients(net, x, [], memory_efficient=True, rev=rev)
     assert_same_gradients(standard, efficient)
+
+
+def test_coupling_blocks_of_the_presets_evaluate_each_subnet_once():
+    glow = inn.flows.Glow((3, 8, 8), levels=1, steps=1, hidden_channels=8)
+    couplings = [b for b in glow.transform.module_list if isinstance(b, Fm.CouplingBlock)]
+    assert couplings and all(rules.backward_rule(b, _output()) is backward_coupling
+                             for b in couplings)
+    masked = Fm.CouplingBlock([(2, 2)], transformer=Affine(), subnet_constructor=nn.Linear,
+                              mask=torch.tensor([[True, False], [False, True]]))
+    assert rules.backward_rule(masked, _output()) is None  # the element-mask step is its own
