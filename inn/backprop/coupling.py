@@ -10,7 +10,8 @@ runs them. Compared with inverting the whole block and then re-running it, this 
 subnet evaluation per step: a training step costs one extra forward pass, not two.
 
 Used for blocks that keep :class:`~inn.modules.CouplingBase`'s sweep (``_forward``,
-``_inverse`` and ``_step`` not overridden) and run directly (no hooks); its hooks
+``_inverse`` and ``_step`` not overridden, or ``CouplingBlock``'s step without an element
+mask) and run directly (no hooks); its hooks
 (``_split``, ``_merge``, ``_steps``, ``_predict_parameters``, ``_transformer_for``) are used
 as the block defines them. The registry's gradient tests pin this path against standard
 backprop for every coupling configuration.

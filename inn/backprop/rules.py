@@ -5,6 +5,16 @@ returns the rebuilt input with the gradients of the input, the conditions and th
 as :func:`~inn.backprop.coupling.backward_coupling` does for couplings. Rules apply only to
 inn's own classes run directly (no hooks, no parametrizations, no FSDP wrapping: those change
 the class or the call), in a single dtype; every other block takes the general path.
+
+Example:
+    >>> from inn.modules import ActNorm
+    >>> norm = ActNorm([(3,)])
+    >>> backward_rule(norm, torch.zeros(2, 3)).__name__
+    '_act_norm'
+    >>> norm.register_forward_hook(lambda *args: None)  # doctest: +ELLIPSIS
+    <torch.utils.hooks.RemovableHandle object at ...>
+    >>> backward_rule(norm, torch.zeros(2, 3)) is None
+    True
 """
 
 from __future__ import annotations
