@@ -26,10 +26,13 @@ import torch
 from torch import Tensor
 
 from ..framework.execution import runs_directly
+from ..modules.coupling.all_in_one import AllInOneBlock
+from ..modules.coupling.base import CouplingBase
 from ..modules.elementary import InvertibleLinear
 from ..modules.fixed import Fixed1x1Conv
 from ..modules.linear_functional import lu_solve, qr_solve
 from ..modules.normalization import ActNorm
+from .all_in_one import backward_all_in_one
 from .closed_form import act_norm_backward, conv1x1_backward, linear_backward
 from .coupling import backward_coupling, fusable
 
@@ -46,6 +49,8 @@ def backward_rule(module: Any, output: Tensor) -> Rule | None:
     if fusable(module):
         return backward_coupling
     cls = type(module)
+    if cls is AllInOneBlock and runs_directly(module) and cls._step is CouplingBase._step:
+        return backward_all_in_one
     if cls is ActNorm and runs_directly(module) \
             and module.loc.dtype == module.log_scale.dtype == output.dtype:
         return _act_norm

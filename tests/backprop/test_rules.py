@@ -17,6 +17,7 @@ import inn
 import inn.framework as Ff
 import inn.modules as Fm
 from inn.backprop import rules
+from inn.backprop.all_in_one import backward_all_in_one
 from inn.backprop.coupling import backward_coupling
 from inn.backprop.transformer_step import _plain_affine
 from inn.transformers import Affine
@@ -111,3 +112,11 @@ def test_coupling_blocks_of_the_presets_evaluate_each_subnet_once():
     masked = Fm.CouplingBlock([(2, 2)], transformer=Affine(), subnet_constructor=nn.Linear,
                               mask=torch.tensor([[True, False], [False, True]]))
     assert rules.backward_rule(masked, _output()) is None  # the element-mask step is its own
+
+
+def test_all_in_one_blocks_evaluate_their_subnet_once():
+    block = Fm.AllInOneBlock([SHAPE], subnet_constructor=lambda i, o: nn.Conv2d(i, o, 1),
+                             permute_soft=True, reverse_permutation=True)
+    assert rules.backward_rule(block, _output().float()) is backward_all_in_one
+    block.register_forward_pre_hook(lambda module, args: None)
+    assert rules.backward_rule(block, _output().float()) is None
