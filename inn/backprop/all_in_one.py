@@ -29,9 +29,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from ..framework.execution import accumulate_log_det
 from ..modules.coupling.all_in_one import AllInOneBlock
-from .coupling import add_gradient, backward_coupling
+from .coupling import add_gradient, backward_coupling, vjp_roots
 
 __all__ = ["backward_all_in_one"]
 
@@ -87,15 +86,7 @@ def _backward_piece(
         before, _ = piece(output, not inverse)
     leaf = before.detach().requires_grad_()
     after, log_det = piece(leaf, inverse)
-    roots, root_grads = [], []
-    if out_grad is not None:
-        roots.append(after)
-        root_grads.append(out_grad)
-    if log_det_grad is not None and log_det is not None:
-        contribution = accumulate_log_det(torch.zeros_like(log_det_grad), log_det, log_det_grad)
-        if contribution.requires_grad:
-            roots.append(contribution)
-            root_grads.append(log_det_grad)
+    roots, root_grads = vjp_roots([(after, out_grad)], log_det, log_det_grad)
     if not roots:
         return leaf.detach(), None, [None] * len(params)
     found = torch.autograd.grad(roots, [leaf, *params], root_grads, allow_unused=True)

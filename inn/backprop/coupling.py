@@ -29,7 +29,7 @@ from ..modules.coupling.base import CouplingBase
 from ..modules.coupling.general import CouplingBlock
 from .transformer_step import rerun_step
 
-__all__ = ["add_gradient", "backward_coupling", "fusable"]
+__all__ = ["add_gradient", "backward_coupling", "fusable", "vjp_roots"]
 
 
 def fusable(module: Any) -> bool:
@@ -85,16 +85,7 @@ def backward_coupling(
         transformer = module._transformer_for(passive, c)
         leaf, after, log_jac_det = rerun_step(transformer, parts[active], parameters, rev)
         before = leaf.detach()
-        roots, root_grads = [], []
-        if grads[active] is not None:
-            roots.append(after)
-            root_grads.append(grads[active])
-        if log_det_grad is not None:
-            contribution = accumulate_log_det(torch.zeros_like(log_det_grad), log_jac_det,
-                                              log_det_grad)
-            if contribution.requires_grad:  # volume-preserving steps give constants
-                roots.append(contribution)
-                root_grads.append(log_det_grad)
+        roots, root_grads = vjp_roots([(after, grads[active])], log_jac_det, log_det_grad)
         parts[active] = before
         if not roots:
             continue
@@ -116,6 +107,35 @@ def backward_coupling(
             input_grad = module._merge([g if g is not None else torch.zeros_like(p)
                                         for g, p in zip(grads, parts, strict=True)])
     return rebuilt, input_grad, condition_grads, param_grads
+
+
+def vjp_roots(
+    outputs: list[tuple[Any, Tensor | None]], log_jac_det: Any, log_det_grad: Tensor | None,
+) -> tuple[list[Tensor], list[Tensor]]:
+    """The roots of a re-run's vector-Jacobian product and their gradients.
+
+    Args:
+        outputs: ``(value, gradient)`` pairs; pairs without a gradient, or whose value autograd
+            did not record, are left out.
+        log_jac_det: The re-run's log-det, or ``None``.
+        log_det_grad: The gradient of the container's total log-det, or ``None``.
+
+    Returns:
+        ``(roots, root_grads)`` for ``torch.autograd.grad``; the log-det enters as its
+        contribution to the ``(B,)`` total unless it is a constant (volume-preserving maps).
+    """
+    roots, root_grads = [], []
+    for value, grad in outputs:
+        if grad is not None and isinstance(value, Tensor) and value.requires_grad:
+            roots.append(value)
+            root_grads.append(grad)
+    if log_det_grad is not None and log_jac_det is not None:
+        contribution = accumulate_log_det(torch.zeros_like(log_det_grad), log_jac_det,
+                                          log_det_grad)
+        if contribution.requires_grad:
+            roots.append(contribution)
+            root_grads.append(log_det_grad)
+    return roots, root_grads
 
 
 def add_gradient(total: Tensor | None, grad: Tensor | None) -> Tensor | None:

@@ -8,8 +8,8 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from ..framework.execution import accumulate_log_det, call_block
-from .coupling import add_gradient
+from ..framework.execution import call_block
+from .coupling import add_gradient, vjp_roots
 from .rules import Rule, backward_rule, runs_module_code
 from .side_effects import preserved_buffers, restore_rng
 
@@ -115,17 +115,8 @@ def _accumulate(
     param_grads: dict,
 ) -> None:
     """Add the task's vector-Jacobian products to the slots' and parameters' gradients."""
-    roots, root_grads = [], []
-    for value, grad in zip(outputs, out_grads, strict=True):
-        if grad is not None and isinstance(value, Tensor) and value.requires_grad:
-            roots.append(value)
-            root_grads.append(grad)
-    if log_det_grad is not None and log_jac_det is not None and not task.feed_forward:
-        contribution = accumulate_log_det(torch.zeros_like(log_det_grad), log_jac_det,
-                                          log_det_grad)
-        if contribution.requires_grad:
-            roots.append(contribution)
-            root_grads.append(log_det_grad)
+    roots, root_grads = vjp_roots(list(zip(outputs, out_grads, strict=True)),
+                                  None if task.feed_forward else log_jac_det, log_det_grad)
     params = [p for p in _parameters(module) if p.requires_grad]
     leaves = input_leaves + condition_leaves
     targets = [t for t in leaves if isinstance(t, Tensor) and t.requires_grad]

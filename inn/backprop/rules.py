@@ -93,21 +93,21 @@ def _invertible_linear(
     out_grad: Tensor | None, log_det_grad: Tensor | None, condition_leaves: tuple, params: list,
 ) -> tuple[Tensor, Tensor | None, list, list]:
     lu = module.parameterization == "lu"
-    with torch.no_grad():
+    weights = [p for p in params if p is not module.bias]
+    with torch.set_grad_enabled(bool(weights)):  # recorded for the factors' gradients
         matrix = module.matrix()
+    with torch.no_grad():
         # W^-1 from the block's own triangular solves, applied to the identity
         solve = lu_solve if lu else qr_solve
         inverse = solve(*module._factors(), torch.eye(matrix.shape[0], dtype=matrix.dtype,
                                                       device=matrix.device))
         rebuilt, input_grad, matrix_grad, bias_grad = linear_backward(
-            output, matrix, inverse, module.bias, out_grad, rev)
+            output, matrix.detach(), inverse, module.bias, out_grad, rev)
     found: dict[int, Tensor | None] = {}
     if module.bias is not None:
         found[id(module.bias)] = bias_grad
-    weights = [p for p in params if p is not module.bias]
     if matrix_grad is not None and weights:  # through the small (C, C) parameterisation
-        with torch.enable_grad():
-            grads = torch.autograd.grad(module.matrix(), weights, matrix_grad, allow_unused=True)
+        grads = torch.autograd.grad(matrix, weights, matrix_grad, allow_unused=True)
         found.update(zip(map(id, weights), grads, strict=True))
     log_diag = module.log_abs_s if lu else module.log_diag
     if log_det_grad is not None and log_diag.requires_grad:
